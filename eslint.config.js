@@ -1,0 +1,30 @@
+// Lint is part of `npm test`. Rules here encode house rules (DESIGN.md), not style taste.
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+
+export default tseslint.config(
+  { ignores: ['dist/', 'build/', 'node_modules/', 'data/', 'coverage/', 'src/platform/kernels/assembly/', 'src/runtime/dashboard/public/vendor/'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    languageOptions: { globals: { process: 'readonly', console: 'readonly', URL: 'readonly', setTimeout: 'readonly', clearTimeout: 'readonly', setInterval: 'readonly', clearInterval: 'readonly', setImmediate: 'readonly', Buffer: 'readonly', AbortController: 'readonly', AbortSignal: 'readonly', TextEncoder: 'readonly', TextDecoder: 'readonly', performance: 'readonly', queueMicrotask: 'readonly', structuredClone: 'readonly', fetch: 'readonly', WebAssembly: 'readonly', document: 'readonly', window: 'readonly', EventSource: 'readonly' } },
+    rules: {
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrorsIgnorePattern: '^_' }],
+      '@typescript-eslint/no-explicit-any': 'off',
+      '@typescript-eslint/consistent-type-imports': 'error',
+    },
+  },
+  {
+    // The layering of DESIGN.md: platform knows nothing of capabilities or runtime; capabilities never reach into runtime.
+    files: ['src/platform/**/*.ts'],
+    rules: { 'no-restricted-imports': ['error', { patterns: [{ group: ['**/capabilities/**', '**/runtime/**'], message: 'platform/ must not import capabilities/ or runtime/' }] }] },
+  },
+  {
+    files: ['src/capabilities/**/*.ts'],
+    rules: { 'no-restricted-imports': ['error', { patterns: [{ group: ['**/runtime/**'], message: 'capabilities/ must not import runtime/' }] }] },
+  },
+  {
+    files: ['test/**/*.ts', 'bench/**/*.ts', 'scripts/**/*.ts', 'scripts/**/*.mjs'],
+    rules: { '@typescript-eslint/no-non-null-assertion': 'off' },
+  },
+);
