@@ -1,0 +1,583 @@
+/**
+ * The metrics registry: counters, gauges, callback gauges and HDR-precision histograms, with a label
+ * cardinality cap and Prometheus text exposition.
+ *
+ *   const metrics = createMetricsRegistry({ onWarning: (w) => log.warn(w, w.message) });
+ *   const lat = metrics.histogram({ name: 'code_http_request_duration_ms', help: 'Request latency', labelNames: ['route'] });
+ *   lat.record(12.5, { route: '/v1/checks' });
+ *   lat.snapshot().p99;            // across every route
+ *   metrics.exposition();          // Prometheus text 0.0.4
+ *
+ * Units: histograms record in their own unit (`ms` by default). Prometheus wants base units, so a
+ * metric named `..._ms` is exposed as `..._seconds` with values divided by 1,000 (promtool rejects
+ * abbreviated units). Everything else keeps its name.
+ *
+ * Cost: a record looks up its series in a Map keyed by the label values (no sorting, no hashing of
+ * objects) and increments one typed-array slot. An instrument without labels skips the lookup.
+ */
+import { MetricsError } from './errors.js';
+import { LogLinearHistogram } from './loglinear.js';
+import type {
+  Counter,
+  Gauge,
+  GaugeCallbackOptions,
+  Histogram,
+  HistogramSnapshot,
+  Labels,
+  MetricOptions,
+  MetricsRegistry,
+} from './types.js';
+
+export interface MetricsWarning {
+  code: 'METRICS_CARDINALITY' | 'METRICS_COLLECT_FAILED';
+  metric: string;
+  message: string;
+}
+
+export interface RegistryOptions {
+  /** Distinct label sets per metric; past it, new label sets share one overflow series. Default 1,000. */
+  maxSeriesPerMetric?: number;
+  /** Distinct metric names. Default 2,000. */
+  maxMetrics?: number;
+  /** Label values longer than this are cut (with a `…` mark). Default 200. */
+  maxLabelValueLength?: number;
+  /** Where warnings go (overflow, failing callback). Default: process.emitWarning. Each fires once per metric. */
+  onWarning?: (w: MetricsWarning) => void;
+}
+
+export type HistogramUnit = 'ms' | 'bytes' | 'seconds';
+
+export interface HistogramOptions extends MetricOptions {
+  unit?: HistogramUnit;
+  /** Highest value kept at full precision (larger ones still count, in the last bucket). */
+  max?: number;
+  /** Smallest value told apart from smaller ones. Default: 0.001 ms, 1 µs in seconds, 1 byte. */
+  lowest?: number;
+  /** Prometheus `le` bounds, in the histogram's unit, ascending. Defaults suit the unit. */
+  buckets?: readonly number[];
+}
+
+/** The value every label takes in the overflow series. */
+export const OVERFLOW_LABEL_VALUE = '__overflow__';
+
+/** What one metric looks like to a reader (KPIs, the dashboard, tests). */
+export type MetricKind = 'counter' | 'gauge' | 'histogram';
+
+export interface MetricInfo {
+  name: string;
+  help: string;
+  kind: MetricKind;
+  labelNames: readonly string[];
+  series: number;
+  overflowed: boolean;
+}
+
+export interface RegistryStats {
+  metrics: number;
+  series: number;
+  overflowedMetrics: number;
+  /** Bytes held by histogram buckets. */
+  histogramBytes: number;
+}
+
+/** A histogram with the extensions the KPI layer needs: merged views and label enumeration. */
+export interface HdrHistogram extends Histogram {
+  readonly name: string;
+  readonly unit: HistogramUnit;
+  /** A copy of the raw buckets of one series, or of every series merged when `labels` is omitted. */
+  histogram(labels?: Labels): LogLinearHistogram;
+  /** Label sets recorded so far. */
+  labelSets(): Labels[];
+}
+
+export interface CounterEx extends Counter {
+  readonly name: string;
+  labelSets(): Labels[];
+}
+
+export interface GaugeEx extends Gauge {
+  readonly name: string;
+  labelSets(): Labels[];
+}
+
+export interface Registry extends MetricsRegistry {
+  counter(opts: MetricOptions): CounterEx;
+  gauge(opts: MetricOptions): GaugeEx;
+  histogram(opts: HistogramOptions): HdrHistogram;
+  /** The instrument registered under `name` (not callback gauges), if any. */
+  get(name: string): CounterEx | GaugeEx | HdrHistogram | undefined;
+  /** Reads a callback gauge now; its labelled values, or one unlabelled value. */
+  readCallback(name: string): ReadonlyArray<{ labels: Labels; value: number }> | undefined;
+  list(): MetricInfo[];
+  stats(): RegistryStats;
+}
+
+const NAME_RE = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
+const LABEL_RE = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
+const MAX_LABEL_NAMES = 16;
+const MAX_HELP_LENGTH = 1_000;
+const SEP = '\u0000';
+
+const DEFAULT_MS_BUCKETS = [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 25, 50, 100, 120, 150, 250, 500, 1_000, 2_500, 5_000, 10_000, 30_000];
+const DEFAULT_BYTE_BUCKETS = [64, 256, 1_024, 4_096, 16_384, 65_536, 262_144, 1_048_576, 4_194_304, 16_777_216, 67_108_864, 268_435_456, 1_073_741_824];
+
+interface Limits {
+  maxSeries: number;
+  maxLabelLength: number;
+  warn: (w: MetricsWarning) => void;
+}
+
+/** Holds the series of one metric, keyed by label values in `labelNames` order. */
+class Family<S> {
+  readonly series = new Map<string, S>();
+  /** Label values per key, for exposition and enumeration. */
+  readonly labelsOf = new Map<string, Labels>();
+  private overflow: S | undefined;
+  private readonly keyOf: (labels: Labels | undefined) => string;
+
+  constructor(
+    readonly name: string,
+    readonly labelNames: readonly string[],
+    private readonly limits: Limits,
+    private readonly make: () => S,
+  ) {
+    const n = labelNames.length;
+    if (n === 0) this.keyOf = () => '';
+    else if (n === 1) {
+      const a = labelNames[0]!;
+      this.keyOf = (l) => (l === undefined ? '' : (l[a] ?? ''));
+    } else if (n === 2) {
+      const a = labelNames[0]!;
+      const b = labelNames[1]!;
+      this.keyOf = (l) => (l === undefined ? SEP : (l[a] ?? '') + SEP + (l[b] ?? ''));
+    } else {
+      this.keyOf = (l) => {
+        let k = l === undefined ? '' : (l[labelNames[0]!] ?? '');
+        for (let i = 1; i < n; i++) k += SEP + (l === undefined ? '' : (l[labelNames[i]!] ?? ''));
+        return k;
+      };
+    }
+  }
+
+  /** The series for `labels`, created on first use (or the overflow series once the cap is reached). */
+  get(labels: Labels | undefined): S {
+    const s = this.series.get(this.keyOf(labels));
+    return s !== undefined ? s : this.create(labels);
+  }
+
+  /** The series for `labels` if it exists; never creates one. */
+  peek(labels: Labels | undefined): S | undefined {
+    return this.series.get(this.keyOf(labels));
+  }
+
+  private create(labels: Labels | undefined): S {
+    const clean: Record<string, string> = {};
+    if (labels !== undefined) {
+      for (const k of Object.keys(labels)) {
+        if (!this.labelNames.includes(k)) {
+          throw new MetricsError('METRICS_LABEL_INVALID', `metric ${this.name} has no label "${k}" (declared: ${this.labelNames.join(', ') || 'none'})`, { metric: this.name, label: k });
+        }
+      }
+    }
+    for (const k of this.labelNames) {
+      let v = labels?.[k] ?? '';
+      if (typeof v !== 'string') v = String(v);
+      if (v.length > this.limits.maxLabelLength) v = v.slice(0, this.limits.maxLabelLength - 1) + '…';
+      clean[k] = v;
+    }
+    const key = this.keyOf(clean);
+    const existing = this.series.get(key);
+    if (existing !== undefined) return existing; // a cut value that maps onto an existing series
+    if (this.series.size >= this.limits.maxSeries) return this.overflowSeries();
+    const s = this.make();
+    this.series.set(key, s);
+    this.labelsOf.set(key, clean);
+    return s;
+  }
+
+  private overflowSeries(): S {
+    if (this.overflow === undefined) {
+      this.overflow = this.make();
+      const labels: Record<string, string> = {};
+      for (const k of this.labelNames) labels[k] = OVERFLOW_LABEL_VALUE;
+      // Stored beside the capped series so exposition and merges include it; the cap counts user series only.
+      const key = this.keyOf(labels);
+      this.series.set(key, this.overflow);
+      this.labelsOf.set(key, labels);
+      this.limits.warn({
+        code: 'METRICS_CARDINALITY',
+        metric: this.name,
+        message: `metric ${this.name} reached ${this.limits.maxSeries} label sets; further label sets are counted in one series labelled "${OVERFLOW_LABEL_VALUE}"`,
+      });
+    }
+    return this.overflow;
+  }
+
+  get overflowed(): boolean {
+    return this.overflow !== undefined;
+  }
+
+  labelSets(): Labels[] {
+    return [...this.labelsOf.values()];
+  }
+}
+
+interface NumSeries {
+  v: number;
+}
+
+class CounterImpl implements CounterEx {
+  readonly kind = 'counter' as const;
+  readonly fam: Family<NumSeries>;
+  constructor(
+    readonly name: string,
+    readonly help: string,
+    labelNames: readonly string[],
+    limits: Limits,
+  ) {
+    this.fam = new Family(name, labelNames, limits, () => ({ v: 0 }));
+  }
+  inc(labels?: Labels, by = 1): void {
+    if (!(by >= 0)) throw new MetricsError('METRICS_VALUE_INVALID', `counter ${this.name} cannot go down (inc by ${by})`, { metric: this.name, by });
+    this.fam.get(labels).v += by;
+  }
+  /** One label set's value; with `labels` omitted on a labelled counter, the sum over every series. */
+  value(labels?: Labels): number {
+    if (labels === undefined && this.fam.labelNames.length > 0) {
+      let t = 0;
+      for (const s of this.fam.series.values()) t += s.v;
+      return t;
+    }
+    return this.fam.peek(labels)?.v ?? 0;
+  }
+  labelSets(): Labels[] {
+    return this.fam.labelSets();
+  }
+}
+
+class GaugeImpl implements GaugeEx {
+  readonly kind = 'gauge' as const;
+  readonly fam: Family<NumSeries>;
+  constructor(
+    readonly name: string,
+    readonly help: string,
+    labelNames: readonly string[],
+    limits: Limits,
+  ) {
+    this.fam = new Family(name, labelNames, limits, () => ({ v: 0 }));
+  }
+  set(value: number, labels?: Labels): void {
+    this.fam.get(labels).v = value;
+  }
+  inc(labels?: Labels, by = 1): void {
+    this.fam.get(labels).v += by;
+  }
+  dec(labels?: Labels, by = 1): void {
+    this.fam.get(labels).v -= by;
+  }
+  /** One label set's value; with `labels` omitted on a labelled gauge, the sum over every series. */
+  value(labels?: Labels): number {
+    if (labels === undefined && this.fam.labelNames.length > 0) {
+      let t = 0;
+      for (const s of this.fam.series.values()) t += s.v;
+      return t;
+    }
+    return this.fam.peek(labels)?.v ?? 0;
+  }
+  labelSets(): Labels[] {
+    return this.fam.labelSets();
+  }
+}
+
+class HistogramImpl implements HdrHistogram {
+  readonly kind = 'histogram' as const;
+  readonly fam: Family<LogLinearHistogram>;
+  readonly lowest: number;
+  readonly highest: number;
+  readonly buckets: readonly number[];
+  /** The single series of an unlabelled histogram, so `record(v)` skips the Map. */
+  private readonly only: LogLinearHistogram | undefined;
+
+  constructor(
+    readonly name: string,
+    readonly help: string,
+    labelNames: readonly string[],
+    readonly unit: HistogramUnit,
+    opts: HistogramOptions,
+    limits: Limits,
+  ) {
+    this.lowest = opts.lowest ?? (unit === 'ms' ? 0.001 : unit === 'seconds' ? 1e-6 : 1);
+    this.highest = opts.max ?? (unit === 'ms' ? 3_600_000 : unit === 'seconds' ? 3_600 : 2 ** 40);
+    if (!(this.lowest > 0) || !(this.highest > this.lowest) || !Number.isFinite(this.highest)) {
+      throw new MetricsError('METRICS_VALUE_INVALID', `histogram ${name}: need 0 < lowest < max (got ${this.lowest}, ${this.highest})`, { metric: name });
+    }
+    const b = opts.buckets ?? (unit === 'bytes' ? DEFAULT_BYTE_BUCKETS : unit === 'seconds' ? DEFAULT_MS_BUCKETS.map((x) => x / 1000) : DEFAULT_MS_BUCKETS);
+    if (b.length > 100 || b.some((x, i) => !Number.isFinite(x) || (i > 0 && x <= b[i - 1]!))) {
+      throw new MetricsError('METRICS_VALUE_INVALID', `histogram ${name}: buckets must be finite, ascending and at most 100`, { metric: name });
+    }
+    this.buckets = [...b];
+    const lo = this.lowest;
+    const hi = this.highest;
+    this.fam = new Family(name, labelNames, limits, () => new LogLinearHistogram(lo, hi));
+    this.only = labelNames.length === 0 ? this.fam.get(undefined) : undefined;
+  }
+
+  record(value: number, labels?: Labels): void {
+    (this.only ?? this.fam.get(labels)).record(value);
+  }
+
+  histogram(labels?: Labels): LogLinearHistogram {
+    if (labels === undefined && this.fam.labelNames.length > 0) {
+      const out = new LogLinearHistogram(this.lowest, this.highest);
+      for (const s of this.fam.series.values()) out.add(s);
+      return out;
+    }
+    return this.fam.peek(labels)?.clone() ?? new LogLinearHistogram(this.lowest, this.highest);
+  }
+
+  /** One series' figures; with `labels` omitted on a labelled histogram, every series merged. */
+  snapshot(labels?: Labels): HistogramSnapshot {
+    if (labels === undefined && this.fam.labelNames.length > 0) return this.histogram().summary();
+    return (this.fam.peek(labels) ?? new LogLinearHistogram(this.lowest, this.highest)).summary();
+  }
+
+  labelSets(): Labels[] {
+    return this.fam.labelSets();
+  }
+}
+
+interface CallbackMetric {
+  kind: 'callback';
+  name: string;
+  help: string;
+  labelNames: readonly string[];
+  collect: GaugeCallbackOptions['collect'];
+  warned: boolean;
+}
+
+type Instrument = CounterImpl | GaugeImpl | HistogramImpl;
+
+function escapeHelp(s: string): string {
+  return s.replace(/\\/g, '\\\\').replace(/\n/g, '\\n');
+}
+
+function escapeLabel(s: string): string {
+  return s.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"');
+}
+
+function num(v: number): string {
+  if (Number.isNaN(v)) return 'NaN';
+  if (v === Infinity) return '+Inf';
+  if (v === -Infinity) return '-Inf';
+  return String(v);
+}
+
+function labelText(names: readonly string[], labels: Labels, extra?: string): string {
+  const parts: string[] = [];
+  for (const n of names) parts.push(`${n}="${escapeLabel(labels[n] ?? '')}"`);
+  if (extra !== undefined) parts.push(extra);
+  return parts.length === 0 ? '' : `{${parts.join(',')}}`;
+}
+
+/** `code_x_ms` → `code_x_seconds` and the factor to apply to values (promtool wants base units). */
+function exposedName(h: HistogramImpl): { name: string; scale: number } {
+  if (h.unit === 'ms' && h.name.endsWith('_ms')) return { name: h.name.slice(0, -3) + '_seconds', scale: 1 / 1000 };
+  if (h.unit === 'ms' && h.name.endsWith('_milliseconds')) return { name: h.name.slice(0, -13) + '_seconds', scale: 1 / 1000 };
+  return { name: h.name, scale: 1 };
+}
+
+class RegistryImpl implements Registry {
+  private readonly instruments = new Map<string, Instrument | CallbackMetric>();
+  private readonly limits: Limits;
+  private readonly maxMetrics: number;
+
+  constructor(opts: RegistryOptions) {
+    const maxSeries = opts.maxSeriesPerMetric ?? 1_000;
+    const maxLabelLength = opts.maxLabelValueLength ?? 200;
+    this.maxMetrics = opts.maxMetrics ?? 2_000;
+    for (const [k, v] of [['maxSeriesPerMetric', maxSeries], ['maxMetrics', this.maxMetrics], ['maxLabelValueLength', maxLabelLength]] as const) {
+      if (!Number.isInteger(v) || v < 1) throw new MetricsError('METRICS_VALUE_INVALID', `${k} must be a positive integer (got ${v})`, { key: k, value: v });
+    }
+    const sink =
+      opts.onWarning ??
+      ((w: MetricsWarning) => {
+        process.emitWarning(w.message, { code: w.code });
+      });
+    this.limits = { maxSeries, maxLabelLength, warn: sink };
+  }
+
+  private check(opts: MetricOptions, kind: Instrument['kind'] | 'callback'): readonly string[] {
+    const { name, help } = opts;
+    if (typeof name !== 'string' || !NAME_RE.test(name) || name.length > 200) {
+      throw new MetricsError('METRICS_NAME_INVALID', `metric name "${String(name)}" is not a Prometheus name ([a-zA-Z_:][a-zA-Z0-9_:]*, at most 200 chars)`, { metric: name });
+    }
+    if (kind === 'counter' && !name.endsWith('_total')) {
+      throw new MetricsError('METRICS_NAME_INVALID', `counter name "${name}" must end in _total`, { metric: name });
+    }
+    if (kind !== 'counter' && name.endsWith('_total')) {
+      throw new MetricsError('METRICS_NAME_INVALID', `only counters may end in _total ("${name}")`, { metric: name });
+    }
+    if (typeof help !== 'string' || help.length === 0 || help.length > MAX_HELP_LENGTH) {
+      throw new MetricsError('METRICS_NAME_INVALID', `metric ${name} needs a help text of 1..${MAX_HELP_LENGTH} chars`, { metric: name });
+    }
+    const labelNames = opts.labelNames ?? [];
+    if (labelNames.length > MAX_LABEL_NAMES) {
+      throw new MetricsError('METRICS_LABEL_INVALID', `metric ${name} declares ${labelNames.length} labels (at most ${MAX_LABEL_NAMES})`, { metric: name });
+    }
+    const seen = new Set<string>();
+    for (const l of labelNames) {
+      if (!LABEL_RE.test(l) || l.startsWith('__') || l === 'le' || l === 'quantile' || seen.has(l)) {
+        throw new MetricsError('METRICS_LABEL_INVALID', `metric ${name}: label name "${l}" is invalid, reserved (le, quantile, __*) or repeated`, { metric: name, label: l });
+      }
+      seen.add(l);
+    }
+    return [...labelNames];
+  }
+
+  /** Returns the existing instrument when the same declaration is repeated; throws on a conflicting one. */
+  private existing<T extends Instrument | CallbackMetric>(name: string, kind: T['kind'], labelNames: readonly string[]): T | undefined {
+    const prev = this.instruments.get(name);
+    if (prev === undefined) {
+      if (this.instruments.size >= this.maxMetrics) {
+        throw new MetricsError('METRICS_LIMIT', `metrics registry holds ${this.maxMetrics} metrics already; cannot add ${name}`, { metric: name, limit: this.maxMetrics });
+      }
+      return undefined;
+    }
+    const prevLabels = prev.kind === 'callback' ? prev.labelNames : prev.fam.labelNames;
+    if (prev.kind !== kind || prevLabels.join(',') !== labelNames.join(',') || kind === 'callback') {
+      throw new MetricsError('METRICS_CONFLICT', `metric ${name} is already registered as a ${prev.kind} with labels [${prevLabels.join(', ')}]`, { metric: name });
+    }
+    return prev as T;
+  }
+
+  counter(opts: MetricOptions): CounterEx {
+    const labelNames = this.check(opts, 'counter');
+    const prev = this.existing<CounterImpl>(opts.name, 'counter', labelNames);
+    if (prev) return prev;
+    const c = new CounterImpl(opts.name, opts.help, labelNames, this.limits);
+    this.instruments.set(opts.name, c);
+    return c;
+  }
+
+  gauge(opts: MetricOptions): GaugeEx {
+    const labelNames = this.check(opts, 'gauge');
+    const prev = this.existing<GaugeImpl>(opts.name, 'gauge', labelNames);
+    if (prev) return prev;
+    const g = new GaugeImpl(opts.name, opts.help, labelNames, this.limits);
+    this.instruments.set(opts.name, g);
+    return g;
+  }
+
+  gaugeCallback(opts: GaugeCallbackOptions): void {
+    const labelNames = this.check(opts, 'callback');
+    if (typeof opts.collect !== 'function') throw new MetricsError('METRICS_VALUE_INVALID', `gauge callback ${opts.name} needs a collect function`, { metric: opts.name });
+    this.existing<CallbackMetric>(opts.name, 'callback', labelNames);
+    this.instruments.set(opts.name, { kind: 'callback', name: opts.name, help: opts.help, labelNames, collect: opts.collect, warned: false });
+  }
+
+  histogram(opts: HistogramOptions): HdrHistogram {
+    const labelNames = this.check(opts, 'histogram');
+    const unit = opts.unit ?? 'ms';
+    if (unit !== 'ms' && unit !== 'seconds' && unit !== 'bytes') throw new MetricsError('METRICS_VALUE_INVALID', `histogram ${opts.name}: unknown unit ${String(unit)}`, { metric: opts.name });
+    const prev = this.existing<HistogramImpl>(opts.name, 'histogram', labelNames);
+    if (prev) {
+      if (prev.unit !== unit) throw new MetricsError('METRICS_CONFLICT', `histogram ${opts.name} is already registered with unit ${prev.unit}`, { metric: opts.name });
+      return prev;
+    }
+    const h = new HistogramImpl(opts.name, opts.help, labelNames, unit, opts, this.limits);
+    const exposed = exposedName(h).name;
+    if (exposed !== h.name && this.instruments.has(exposed)) {
+      throw new MetricsError('METRICS_CONFLICT', `histogram ${opts.name} would be exposed as ${exposed}, which is taken`, { metric: opts.name });
+    }
+    this.instruments.set(opts.name, h);
+    return h;
+  }
+
+  get(name: string): CounterEx | GaugeEx | HdrHistogram | undefined {
+    const m = this.instruments.get(name);
+    return m === undefined || m.kind === 'callback' ? undefined : m;
+  }
+
+  readCallback(name: string): ReadonlyArray<{ labels: Labels; value: number }> | undefined {
+    const m = this.instruments.get(name);
+    if (m === undefined || m.kind !== 'callback') return undefined;
+    return this.collect(m);
+  }
+
+  private collect(m: CallbackMetric): ReadonlyArray<{ labels: Labels; value: number }> {
+    try {
+      const r = m.collect();
+      if (typeof r === 'number') return [{ labels: {}, value: r }];
+      if (!Array.isArray(r)) throw new TypeError('collect() returned neither a number nor an array');
+      return r.slice(0, this.limits.maxSeries);
+    } catch (err) {
+      if (!m.warned) {
+        m.warned = true;
+        this.limits.warn({ code: 'METRICS_COLLECT_FAILED', metric: m.name, message: `gauge callback ${m.name} failed: ${(err as Error).message}` });
+      }
+      return [];
+    }
+  }
+
+  list(): MetricInfo[] {
+    const out: MetricInfo[] = [];
+    for (const m of this.instruments.values()) {
+      if (m.kind === 'callback') out.push({ name: m.name, help: m.help, kind: 'gauge', labelNames: m.labelNames, series: -1, overflowed: false });
+      else out.push({ name: m.name, help: m.help, kind: m.kind, labelNames: m.fam.labelNames, series: m.fam.series.size, overflowed: m.fam.overflowed });
+    }
+    return out;
+  }
+
+  stats(): RegistryStats {
+    let series = 0;
+    let overflowedMetrics = 0;
+    let histogramBytes = 0;
+    for (const m of this.instruments.values()) {
+      if (m.kind === 'callback') continue;
+      series += m.fam.series.size;
+      if (m.fam.overflowed) overflowedMetrics++;
+      if (m.kind === 'histogram') for (const h of m.fam.series.values()) histogramBytes += h.bytes();
+    }
+    return { metrics: this.instruments.size, series, overflowedMetrics, histogramBytes };
+  }
+
+  exposition(): string {
+    const out: string[] = [];
+    for (const m of this.instruments.values()) {
+      if (m.kind === 'callback') {
+        const values = this.collect(m);
+        out.push(`# HELP ${m.name} ${escapeHelp(m.help)}`, `# TYPE ${m.name} gauge`);
+        for (const { labels, value } of values) out.push(`${m.name}${labelText(m.labelNames, labels)} ${num(value)}`);
+        continue;
+      }
+      if (m.kind !== 'histogram') {
+        out.push(`# HELP ${m.name} ${escapeHelp(m.help)}`, `# TYPE ${m.name} ${m.kind}`);
+        for (const [key, s] of m.fam.series) out.push(`${m.name}${labelText(m.fam.labelNames, m.fam.labelsOf.get(key)!)} ${num(s.v)}`);
+        continue;
+      }
+      const { name, scale } = exposedName(m);
+      const names = m.fam.labelNames;
+      const les = m.buckets.map((b) => num(b * scale));
+      const hist: string[] = [`# HELP ${name} ${escapeHelp(m.help)}`, `# TYPE ${name} histogram`];
+      const quant: string[] = [`# HELP ${name}_quantiles ${escapeHelp(m.help)} (quantiles since start, HDR precision)`, `# TYPE ${name}_quantiles summary`];
+      for (const [key, s] of m.fam.series) {
+        const labels = m.fam.labelsOf.get(key)!;
+        const cum = s.cumulativeAt(m.buckets);
+        for (let i = 0; i < les.length; i++) hist.push(`${name}_bucket${labelText(names, labels, `le="${les[i]}"`)} ${cum[i]}`);
+        hist.push(`${name}_bucket${labelText(names, labels, 'le="+Inf"')} ${s.count}`);
+        const plain = labelText(names, labels);
+        hist.push(`${name}_sum${plain} ${num(s.sum * scale)}`, `${name}_count${plain} ${s.count}`);
+        const qs = s.quantiles([0.5, 0.9, 0.95, 0.99, 0.999]);
+        ['0.5', '0.9', '0.95', '0.99', '0.999'].forEach((q, i) => quant.push(`${name}_quantiles${labelText(names, labels, `quantile="${q}"`)} ${num(qs[i]! * scale)}`));
+        quant.push(`${name}_quantiles_sum${plain} ${num(s.sum * scale)}`, `${name}_quantiles_count${plain} ${s.count}`);
+      }
+      out.push(...hist, ...quant);
+    }
+    return out.join('\n') + '\n';
+  }
+}
+
+/** Builds a registry. Options bound memory (series per metric, metric count) and route warnings. */
+export function createMetricsRegistry(opts: RegistryOptions = {}): Registry {
+  return new RegistryImpl(opts);
+}
