@@ -13,7 +13,11 @@ export interface ExecuteContext {
 }
 
 export interface Policy {
-  execute<T>(fn: (ctx: ExecuteContext) => PromiseLike<T> | T, signal?: AbortSignal): Promise<T>;
+  /**
+   * Runs `fn` under this policy. `attempt` is passed down by an outer retry through `wrap(...)`
+   * (policies that do not care may ignore it).
+   */
+  execute<T>(fn: (ctx: ExecuteContext) => PromiseLike<T> | T, signal?: AbortSignal, attempt?: number): Promise<T>;
 }
 
 /** Circuit breaker state, serialisable to JSON for export/restore and the dashboard. */

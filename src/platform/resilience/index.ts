@@ -1,0 +1,15 @@
+export type { BreakerState, ExecuteContext, Policy } from './types.js';
+export { ResilienceError, isResilienceError } from './errors.js';
+export type { ResilienceErrorCode } from './errors.js';
+export { CircuitBreaker, ISOLATED_FOREVER } from './breaker.js';
+export type { BreakerListener, BreakerSnapshot, BreakerStats, CircuitBreakerOptions } from './breaker.js';
+export { Timeout } from './timeout.js';
+export { Retry, backoffDelay, idempotent, isIdempotent, parseRetryAfter, retryAfterOf } from './retry.js';
+export type { RetryOptions } from './retry.js';
+export { Bulkhead } from './bulkhead.js';
+export type { BulkheadOptions } from './bulkhead.js';
+export { AdaptiveLimit } from './adaptive.js';
+export type { AdaptiveLimitOptions, AdaptiveLimitStats } from './adaptive.js';
+export type { GateStats } from './gate.js';
+export { NOOP, wrap } from './compose.js';
+export { NEVER_ABORTED, sleep } from './context.js';
