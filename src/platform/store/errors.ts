@@ -5,6 +5,7 @@ export type StoreErrorCode =
   | 'STORE_QUERY_FAILED'
   | 'STORE_MIGRATION_FAILED'
   | 'STORE_POOL_EXHAUSTED'
+  | 'STORE_TIMEOUT'
   | 'STORE_CLOSED';
 
 export class StoreError extends CodeError<StoreErrorCode> {}

@@ -3,6 +3,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { StoreError } from './errors.js';
 import { MIGRATIONS_TABLE, appliedMigrations, migrationSql } from './migrate.js';
+import { checkColumns, checkIdentifier, checkSql, rowWidthError, sqliteConstraint } from './sql.js';
 import type { BulkInsertOptions, Migration, Row, SqlExecutor, SqlValue, Store, StoreStats } from './types.js';
 
 export interface SqliteStoreOptions {
@@ -17,6 +18,20 @@ function bind(params: readonly SqlValue[] | undefined): unknown[] {
   if (!params) return [];
   // better-sqlite3 refuses booleans; store them as 0/1 like PostgreSQL's adapter reads them back.
   return params.map((p) => (typeof p === 'boolean' ? (p ? 1 : 0) : p));
+}
+
+function hasBoolean(row: readonly SqlValue[]): boolean {
+  for (let i = 0; i < row.length; i++) if (typeof row[i] === 'boolean') return true;
+  return false;
+}
+
+/** A failed statement as STORE_QUERY_FAILED, with the same `constraint` word the PostgreSQL adapter gives. */
+function queryError(err: unknown, sql: string): StoreError {
+  if (err instanceof StoreError) return err;
+  const details: Record<string, unknown> = { sql: sql.length > 200 ? sql.slice(0, 200) + '…' : sql };
+  const constraint = sqliteConstraint((err as { code?: string }).code);
+  if (constraint) details.constraint = constraint;
+  return new StoreError('STORE_QUERY_FAILED', (err as Error).message, details, { cause: err });
 }
 
 /**
@@ -48,6 +63,7 @@ export class SqliteStore implements Store {
     if (this.closed) throw new StoreError('STORE_CLOSED', 'the store is closed');
     let stmt = this.statements.get(sql);
     if (!stmt) {
+      checkSql(sql);
       try {
         stmt = this.db.prepare(sql);
       } catch (err) {
@@ -64,7 +80,7 @@ export class SqliteStore implements Store {
     try {
       return (stmt.reader ? stmt.all(...bind(params)) : (stmt.run(...bind(params)), [])) as R[];
     } catch (err) {
-      throw new StoreError('STORE_QUERY_FAILED', (err as Error).message, { sql }, { cause: err });
+      throw queryError(err, sql);
     }
   }
 
@@ -73,7 +89,7 @@ export class SqliteStore implements Store {
     try {
       return { changes: stmt.run(...bind(params)).changes };
     } catch (err) {
-      throw new StoreError('STORE_QUERY_FAILED', (err as Error).message, { sql }, { cause: err });
+      throw queryError(err, sql);
     }
   }
 
@@ -137,25 +153,61 @@ export class SqliteStore implements Store {
   }
 
   async insertMany(table: string, columns: readonly string[], rows: Iterable<readonly SqlValue[]> | AsyncIterable<readonly SqlValue[]>, opts: BulkInsertOptions = {}): Promise<number> {
+    checkIdentifier(table, 'table');
+    checkColumns(columns);
     const chunkSize = opts.chunkSize ?? 1000;
+    if (!Number.isInteger(chunkSize) || chunkSize < 1 || chunkSize > 1_000_000) {
+      throw new StoreError('STORE_QUERY_FAILED', `chunkSize must be an integer from 1 to 1000000, got ${chunkSize}`, { chunkSize });
+    }
+    const width = columns.length;
     const sql = `INSERT INTO ${table} (${columns.join(', ')}) VALUES (${columns.map(() => '?').join(', ')})`;
     let total = 0;
+    let first = 0;
+    const writeChunk = (rowsToWrite: readonly (readonly SqlValue[])[], from: number, to: number): number => {
+      const stmt = this.prepare(sql);
+      // One transaction per chunk: a crash mid-batch leaves whole chunks or nothing.
+      this.db.exec('BEGIN IMMEDIATE');
+      try {
+        for (let i = from; i < to; i++) {
+          const r = rowsToWrite[i]!;
+          if (r.length !== width) throw rowWidthError(first + i - from, r.length, width);
+          // An array binds as anonymous parameters without spreading; booleans need the 0/1 copy.
+          stmt.run(hasBoolean(r) ? bind(r) : r);
+        }
+        this.db.exec('COMMIT');
+      } catch (err) {
+        if (this.db.inTransaction) this.db.exec('ROLLBACK');
+        throw queryError(err, sql);
+      }
+      first += to - from;
+      return to - from;
+    };
+    if (Array.isArray(rows)) {
+      // The common case (rows already in memory): slice nothing, one lock turn per chunk.
+      const all = rows as readonly (readonly SqlValue[])[];
+      for (let start = 0; start < all.length; start += chunkSize) {
+        const end = Math.min(all.length, start + chunkSize);
+        total += await this.exclusive(() => writeChunk(all, start, end));
+      }
+      return total;
+    }
     let chunk: (readonly SqlValue[])[] = [];
-    const flush = (): Promise<void> => {
+    const flush = async (): Promise<void> => {
       const rowsToWrite = chunk;
       chunk = [];
-      return this.exclusive(() => {
-        const stmt = this.prepare(sql);
-        // One transaction per chunk: a crash mid-batch leaves whole chunks or nothing.
-        this.db.transaction(() => {
-          for (const r of rowsToWrite) stmt.run(...bind(r));
-        })();
-        total += rowsToWrite.length;
-      });
+      total += await this.exclusive(() => writeChunk(rowsToWrite, 0, rowsToWrite.length));
     };
-    for await (const row of rows as AsyncIterable<readonly SqlValue[]>) {
-      chunk.push(row);
-      if (chunk.length >= chunkSize) await flush();
+    if (Symbol.iterator in rows) {
+      // A sync iterable needs no await per row (for await costs a microtask each).
+      for (const row of rows as Iterable<readonly SqlValue[]>) {
+        chunk.push(row);
+        if (chunk.length >= chunkSize) await flush();
+      }
+    } else {
+      for await (const row of rows) {
+        chunk.push(row);
+        if (chunk.length >= chunkSize) await flush();
+      }
     }
     if (chunk.length > 0) await flush();
     return total;
