@@ -135,7 +135,8 @@ export class LogLinearHistogram {
         seen += n;
         while (k < qs.length && seen >= ranks[k]!) {
           const idx = (c << SUB_BITS) | i;
-          out[k] = Math.min(this.max, Math.max(this.min, this.representative(idx)));
+          // The last bucket also holds everything above `highest`: only max describes it.
+          out[k] = idx === this.top ? this.max : Math.min(this.max, Math.max(this.min, this.representative(idx)));
           k++;
         }
       }
@@ -152,20 +153,34 @@ export class LogLinearHistogram {
   cumulativeAt(bounds: readonly number[]): number[] {
     const out = new Array<number>(bounds.length).fill(0);
     if (this.count === 0) return out;
-    const perBound = new Array<number>(bounds.length).fill(0);
-    this.forEachBucket((idx, n) => {
-      // Clamped to [min, max]: the first bucket also holds values below `lowest`, the last those above `highest`.
-      const v = Math.min(this.max, Math.max(this.min, this.representative(idx)));
-      let b = 0;
-      while (b < bounds.length && v > bounds[b]!) b++;
-      if (b < bounds.length) perBound[b]! += n;
-    });
+    // Fine buckets and bounds both ascend: one merged walk comparing bucket indexes. A bucket below the
+    // bound's own bucket lies wholly under it; the bound's own bucket is decided by its midpoint.
+    const at = bounds.map((x) => this.indexOf(x));
+    const mid = bounds.map((x, k) => x >= this.representative(at[k]!));
+    let b = 0;
     let acc = 0;
-    for (let b = 0; b < bounds.length; b++) {
-      acc += perBound[b]!;
-      out[b] = acc;
+    const chunks = this.chunks;
+    for (let c = 0; c < chunks.length && b < bounds.length; c++) {
+      const chunk = chunks[c];
+      if (chunk === undefined) continue;
+      for (let i = 0; i < SUB_COUNT; i++) {
+        const n = chunk[i]!;
+        if (n === 0) continue;
+        const idx = (c << SUB_BITS) | i;
+        while (b < bounds.length && (idx > at[b]! || (idx === at[b]! && !mid[b]!))) out[b++] = acc;
+        if (b === bounds.length) break;
+        acc += n;
+      }
     }
+    for (; b < bounds.length; b++) out[b] = acc;
     return out;
+  }
+
+  /** Index of the bucket `v` falls in (clamped to the first and last bucket). */
+  indexOf(v: number): number {
+    if (!(v >= this.lowest)) return 0;
+    const idx = (highWord(v) >>> SHIFT) - this.base;
+    return idx > this.top ? this.top : idx;
   }
 
   summary(): QuantileSummary {

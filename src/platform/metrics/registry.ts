@@ -127,13 +127,18 @@ interface Limits {
   warn: (w: MetricsWarning) => void;
 }
 
-/** Holds the series of one metric, keyed by label values in `labelNames` order. */
+/**
+ * Holds the series of one metric. Lookup walks one Map per label (value → next level), so a record
+ * with labels neither allocates a joined key nor hashes a fresh string; `series` (joined key → series)
+ * serves enumeration and exposition only.
+ */
 class Family<S> {
   readonly series = new Map<string, S>();
-  /** Label values per key, for exposition and enumeration. */
+  /** Label values per joined key, for exposition and enumeration. */
   readonly labelsOf = new Map<string, Labels>();
+  private readonly tree = new Map<string, unknown>();
   private overflow: S | undefined;
-  private readonly keyOf: (labels: Labels | undefined) => string;
+  private readonly depth: number;
 
   constructor(
     readonly name: string,
@@ -141,33 +146,51 @@ class Family<S> {
     private readonly limits: Limits,
     private readonly make: () => S,
   ) {
-    const n = labelNames.length;
-    if (n === 0) this.keyOf = () => '';
-    else if (n === 1) {
-      const a = labelNames[0]!;
-      this.keyOf = (l) => (l === undefined ? '' : (l[a] ?? ''));
-    } else if (n === 2) {
-      const a = labelNames[0]!;
-      const b = labelNames[1]!;
-      this.keyOf = (l) => (l === undefined ? SEP : (l[a] ?? '') + SEP + (l[b] ?? ''));
-    } else {
-      this.keyOf = (l) => {
-        let k = l === undefined ? '' : (l[labelNames[0]!] ?? '');
-        for (let i = 1; i < n; i++) k += SEP + (l === undefined ? '' : (l[labelNames[i]!] ?? ''));
-        return k;
-      };
-    }
+    this.depth = labelNames.length;
   }
 
-  /** The series for `labels`, created on first use (or the overflow series once the cap is reached). */
-  get(labels: Labels | undefined): S {
-    const s = this.series.get(this.keyOf(labels));
-    return s !== undefined ? s : this.create(labels);
+  private keyOf(labels: Labels | undefined): string {
+    let k = '';
+    for (let i = 0; i < this.depth; i++) k += (i === 0 ? '' : SEP) + (labels === undefined ? '' : (labels[this.labelNames[i]!] ?? ''));
+    return k;
   }
 
   /** The series for `labels` if it exists; never creates one. */
   peek(labels: Labels | undefined): S | undefined {
-    return this.series.get(this.keyOf(labels));
+    const names = this.labelNames;
+    const d = this.depth;
+    if (d === 0) return this.tree.get('') as S | undefined;
+    if (labels === undefined) return this.series.get(this.keyOf(undefined));
+    let m = this.tree;
+    for (let i = 0; i < d - 1; i++) {
+      const next = m.get(labels[names[i]!] ?? '') as Map<string, unknown> | undefined;
+      if (next === undefined) return undefined;
+      m = next;
+    }
+    return m.get(labels[names[d - 1]!] ?? '') as S | undefined;
+  }
+
+  /** The series for `labels`, created on first use (or the overflow series once the cap is reached). */
+  get(labels: Labels | undefined): S {
+    const s = this.peek(labels);
+    return s !== undefined ? s : this.create(labels);
+  }
+
+  private insert(key: string, labels: Labels, s: S): void {
+    this.series.set(key, s);
+    this.labelsOf.set(key, labels);
+    if (this.depth === 0) {
+      this.tree.set('', s);
+      return;
+    }
+    let m = this.tree;
+    for (let i = 0; i < this.depth - 1; i++) {
+      const v = labels[this.labelNames[i]!]!;
+      let next = m.get(v) as Map<string, unknown> | undefined;
+      if (next === undefined) m.set(v, (next = new Map()));
+      m = next;
+    }
+    m.set(labels[this.labelNames[this.depth - 1]!]!, s);
   }
 
   private create(labels: Labels | undefined): S {
@@ -190,8 +213,7 @@ class Family<S> {
     if (existing !== undefined) return existing; // a cut value that maps onto an existing series
     if (this.series.size >= this.limits.maxSeries) return this.overflowSeries();
     const s = this.make();
-    this.series.set(key, s);
-    this.labelsOf.set(key, clean);
+    this.insert(key, clean, s);
     return s;
   }
 
@@ -201,9 +223,7 @@ class Family<S> {
       const labels: Record<string, string> = {};
       for (const k of this.labelNames) labels[k] = OVERFLOW_LABEL_VALUE;
       // Stored beside the capped series so exposition and merges include it; the cap counts user series only.
-      const key = this.keyOf(labels);
-      this.series.set(key, this.overflow);
-      this.labelsOf.set(key, labels);
+      this.insert(this.keyOf(labels), labels, this.overflow);
       this.limits.warn({
         code: 'METRICS_CARDINALITY',
         metric: this.name,
@@ -229,6 +249,8 @@ interface NumSeries {
 class CounterImpl implements CounterEx {
   readonly kind = 'counter' as const;
   readonly fam: Family<NumSeries>;
+  /** The single series of an unlabelled counter, so `inc()` skips the lookup. */
+  private readonly only: NumSeries | undefined;
   constructor(
     readonly name: string,
     readonly help: string,
@@ -236,10 +258,11 @@ class CounterImpl implements CounterEx {
     limits: Limits,
   ) {
     this.fam = new Family(name, labelNames, limits, () => ({ v: 0 }));
+    this.only = labelNames.length === 0 ? this.fam.get(undefined) : undefined;
   }
   inc(labels?: Labels, by = 1): void {
     if (!(by >= 0)) throw new MetricsError('METRICS_VALUE_INVALID', `counter ${this.name} cannot go down (inc by ${by})`, { metric: this.name, by });
-    this.fam.get(labels).v += by;
+    (this.only ?? this.fam.get(labels)).v += by;
   }
   /** One label set's value; with `labels` omitted on a labelled counter, the sum over every series. */
   value(labels?: Labels): number {
