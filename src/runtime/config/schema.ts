@@ -1,0 +1,23 @@
+import { Type, type Static, type TObject } from '@sinclair/typebox';
+import { dataSection } from './sections/data.js';
+import { logSection } from './sections/log.js';
+import { redisSection } from './sections/redis.js';
+import { serverSection } from './sections/server.js';
+import { storeSection } from './sections/store.js';
+
+/**
+ * The whole configuration: one TypeBox section per part (src/runtime/config/sections/NAME.ts).
+ * Every key has a default and a description; `live: true` marks keys that change at run time
+ * (everything else needs a restart). The README's config reference is generated from this.
+ */
+export const sections = {
+  server: serverSection,
+  data: dataSection,
+  store: storeSection,
+  redis: redisSection,
+  log: logSection,
+} satisfies Record<string, TObject>;
+
+export const ConfigSchema = Type.Object(sections, { additionalProperties: false });
+
+export type Config = Static<typeof ConfigSchema>;

@@ -1,0 +1,8 @@
+import { Type } from '@sinclair/typebox';
+
+export const dataSection = Type.Object(
+  {
+    dir: Type.String({ default: './data', minLength: 1, description: 'Folder for embedded data: the SQLite store, the L3 disk cache, persisted hot keys.' }),
+  },
+  { additionalProperties: false, default: {} },
+);

@@ -1,0 +1,186 @@
+import { join, resolve } from 'node:path';
+import { pino, type Logger } from 'pino';
+import { createMetricsRegistry } from '../platform/metrics/registry.js';
+import type { MetricsRegistry } from '../platform/metrics/types.js';
+import { SqliteStore } from '../platform/store/sqlite.js';
+import type { Store } from '../platform/store/types.js';
+import { FlagRegistry } from './config/flags.js';
+import { loadConfig, type LoadConfigOptions } from './config/loader.js';
+import type { Config } from './config/schema.js';
+import { ConfigManager } from './config/versions.js';
+import { allMigrations } from './repositories/index.js';
+
+export interface EngineOptions extends LoadConfigOptions {
+  /** A logger to use instead of building one (tests pass a silent one). */
+  logger?: Logger;
+  /** Where logs go: the server logs to stdout; CLI commands to stderr so stdout stays machine output. */
+  logTo?: 'stdout' | 'stderr';
+  /** Poll the store for config and flag changes made by other processes (the server does). */
+  syncIntervalMs?: number;
+}
+
+export interface ReadyCheck {
+  name: string;
+  check: () => Promise<void>;
+}
+
+export interface ReadyReport {
+  ready: boolean;
+  checks: Array<{ name: string; ok: boolean; latencyMs: number; error?: string }>;
+}
+
+/** Log fields that may carry secrets; pino replaces them with [redacted]. */
+export const REDACT_PATHS = [
+  'req.headers.authorization',
+  'req.headers.cookie',
+  'headers.authorization',
+  'authorization',
+  'apiKey',
+  '*.apiKey',
+  'token',
+  '*.token',
+  'password',
+  '*.password',
+];
+
+/**
+ * The composition root: every part of CODE is built here from the config, in dependency order, and
+ * closed here in reverse order. CLI commands and server routes receive the engine and use its parts;
+ * they never build parts themselves.
+ */
+export class Engine {
+  readonly log: Logger;
+  readonly config: ConfigManager;
+  readonly flags: FlagRegistry;
+  readonly store: Store;
+  readonly metrics: MetricsRegistry;
+  // Parts added by later issues are declared here and assigned in createEngine().
+
+  private readonly closers: Array<{ name: string; close: () => Promise<void> | void }> = [];
+  private readonly readyChecks: ReadyCheck[] = [];
+  private syncTimer: NodeJS.Timeout | undefined;
+  private closing: Promise<void> | undefined;
+
+  constructor(parts: { log: Logger; config: ConfigManager; flags: FlagRegistry; store: Store; metrics: MetricsRegistry }) {
+    this.log = parts.log;
+    this.config = parts.config;
+    this.flags = parts.flags;
+    this.store = parts.store;
+    this.metrics = parts.metrics;
+  }
+
+  /** The running configuration (live keys already applied). */
+  get settings(): Config {
+    return this.config.current;
+  }
+
+  /** Registers a cleanup; closers run in reverse order of registration. */
+  onClose(name: string, close: () => Promise<void> | void): void {
+    this.closers.push({ name, close });
+  }
+
+  /** Registers a dependency that /ready checks. */
+  addReadyCheck(name: string, check: () => Promise<void>): void {
+    this.readyChecks.push({ name, check });
+  }
+
+  async readiness(timeoutMs = 2000): Promise<ReadyReport> {
+    const checks = await Promise.all(
+      this.readyChecks.map(async ({ name, check }) => {
+        const start = performance.now();
+        let timer: NodeJS.Timeout | undefined;
+        try {
+          await Promise.race([
+            check(),
+            new Promise((_, reject) => {
+              timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
+            }),
+          ]);
+          return { name, ok: true, latencyMs: round(performance.now() - start) };
+        } catch (err) {
+          return { name, ok: false, latencyMs: round(performance.now() - start), error: (err as Error).message };
+        } finally {
+          clearTimeout(timer);
+        }
+      }),
+    );
+    return { ready: checks.every((c) => c.ok), checks };
+  }
+
+  /** Polls the store for config versions and flag changes written by other processes. */
+  startSync(intervalMs: number): void {
+    const tick = async (): Promise<void> => {
+      try {
+        const rolled = await this.config.sync();
+        if (rolled) this.log.info({ version: rolled.version.version, applied: rolled.applied, restartRequired: rolled.restartRequired }, 'config version picked up from the store');
+        if (await this.flags.sync()) this.log.info('feature flags picked up from the store');
+      } catch (err) {
+        this.log.warn({ err: (err as Error).message }, 'config/flag sync failed; will retry');
+      }
+      if (!this.closing) this.syncTimer = setTimeout(tick, intervalMs).unref();
+    };
+    this.syncTimer = setTimeout(tick, intervalMs).unref();
+  }
+
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      clearTimeout(this.syncTimer);
+      for (const { name, close } of [...this.closers].reverse()) {
+        try {
+          await close();
+        } catch (err) {
+          this.log.error({ part: name, err: (err as Error).message }, 'error while closing');
+        }
+      }
+    })();
+    return this.closing;
+  }
+}
+
+const round = (n: number): number => Math.round(n * 100) / 100;
+
+function buildLogger(config: Config, to: 'stdout' | 'stderr'): Logger {
+  return pino(
+    { level: config.log.level, redact: { paths: REDACT_PATHS, censor: '[redacted]' }, base: { pid: process.pid } },
+    pino.destination({ fd: to === 'stdout' ? 1 : 2, sync: to === 'stderr' }),
+  );
+}
+
+function buildStore(config: Config, cwd: string): Store {
+  if (config.store.url) {
+    // PostgreSQL adapter: wired by the data-layer issue.
+  }
+  return new SqliteStore({ path: join(resolve(cwd, config.data.dir), config.store.sqliteFile), synchronous: config.store.synchronous });
+}
+
+/** Builds and starts every part from the config. Throws a CodeError (never half-built: what was built is closed). */
+export async function createEngine(opts: EngineOptions = {}): Promise<Engine> {
+  const cwd = opts.cwd ?? process.cwd();
+  const loaded = loadConfig(opts);
+  const log = opts.logger ?? buildLogger(loaded.config, opts.logTo ?? 'stderr');
+  const store = buildStore(loaded.config, cwd);
+  const partial: Array<() => Promise<void> | void> = [() => store.close()];
+  try {
+    await store.migrate(allMigrations);
+    const config = new ConfigManager(store, loaded);
+    await config.init();
+    const flags = new FlagRegistry(store);
+    await flags.load();
+    const metrics = createMetricsRegistry();
+    const engine = new Engine({ log, config, flags, store, metrics });
+    engine.onClose('store', () => store.close());
+    partial.length = 0;
+    engine.addReadyCheck(`store:${store.dialect}`, () => store.ping());
+    config.onChange((changes, cfg) => {
+      if (changes.some((c) => c.path === 'log.level')) log.level = cfg.log.level;
+    });
+
+    // Parts of later issues are built here, in dependency order, each registering its close.
+
+    if (opts.syncIntervalMs) engine.startSync(opts.syncIntervalMs);
+    return engine;
+  } catch (err) {
+    for (const close of partial.reverse()) await close();
+    throw err;
+  }
+}

@@ -1,0 +1,76 @@
+import swagger from '@fastify/swagger';
+import { randomUUID } from 'node:crypto';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { Engine } from '../engine.js';
+import { AuthError, isLoopback, makeTokenCheck, tokenActor } from './auth.js';
+import { problemFor, sendProblem, toProblem } from './problem.js';
+import { routes } from './routes/index.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** Who is calling, for audit lines: `api:token:1a2b3c4d` or `api:loopback`. */
+    actor: string;
+  }
+}
+
+export interface AppOptions {
+  engine: Engine;
+  /** The address the server will bind; a non-loopback one requires `token`. */
+  host: string;
+  /** CODE_API_TOKEN. With it, every route but /health requires it. */
+  token?: string;
+}
+
+/** Routes that answer without a token: liveness must stay observable by anything on the box. */
+const PUBLIC_ROUTES = new Set(['/health']);
+
+/** Builds the fastify app with every route plugin; does not listen. */
+export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
+  const { engine } = opts;
+  const token = opts.token || undefined;
+  if (!isLoopback(opts.host) && !token) {
+    throw new AuthError('SERVER_TOKEN_REQUIRED', `refusing to bind ${opts.host}: a non-loopback address requires CODE_API_TOKEN in the environment (or bind 127.0.0.1)`, { host: opts.host });
+  }
+  const cfg = engine.settings.server;
+  const app: FastifyInstance = Fastify({
+    loggerInstance: engine.log as FastifyBaseLogger,
+    // Per-request info lines cost throughput; errors are logged by our error handler, latency is a metric.
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: cfg.bodyLimit,
+    requestTimeout: cfg.requestTimeoutMs,
+    requestIdHeader: 'x-request-id',
+    genReqId: () => randomUUID(),
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: true } },
+  });
+
+  const actor = tokenActor(token);
+  app.decorateRequest('actor', '');
+  const check = token ? makeTokenCheck(token) : undefined;
+  app.addHook('onRequest', async (req, reply) => {
+    req.actor = actor;
+    void reply.header('x-request-id', req.id);
+    if (check && !PUBLIC_ROUTES.has(req.routeOptions.url ?? '')) check(req.headers.authorization);
+  });
+
+  app.setErrorHandler((err, req, reply) => {
+    const problem = toProblem(err, req);
+    if (problem.status >= 500 && problem.code === 'ENGINE_INTERNAL') req.log.error({ err, reqId: req.id }, 'request failed');
+    else if (problem.status >= 500) req.log.warn({ code: problem.code, detail: problem.detail, reqId: req.id }, 'request failed');
+    return sendProblem(reply, problem);
+  });
+  app.setNotFoundHandler((req, reply) => sendProblem(reply, problemFor('NOT_FOUND', `no route ${req.method} ${req.url.split('?')[0]}`, req)));
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: { title: 'CODE engine API', version: '1', description: 'Deployment checks, probes, log analysis and expert consultations. Errors are RFC 9457 problem+json.' },
+      components: token ? { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } } : {},
+      ...(token ? { security: [{ bearer: [] }] } : {}),
+    },
+  });
+  for (const route of routes) await app.register(route, { engine });
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  return app;
+}

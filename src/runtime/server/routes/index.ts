@@ -1,0 +1,27 @@
+import type { FastifyInstance } from 'fastify';
+import type { Engine } from '../../engine.js';
+import configRoutes from './config.js';
+import flagRoutes from './flags.js';
+import healthRoutes, { readyReportSchema } from './health.js';
+
+export interface RouteOptions {
+  engine: Engine;
+}
+
+export type RoutePlugin = (app: FastifyInstance, opts: RouteOptions) => Promise<void>;
+
+async function sharedSchemas(app: FastifyInstance): Promise<void> {
+  app.addSchema(readyReportSchema);
+}
+
+/**
+ * Every route plugin, registered in this order. Add a capability's routes: import its plugin and
+ * append it. Plugins are encapsulated (fastify), so hooks and decorators stay in their own file;
+ * wrap with fastify-plugin semantics (`Symbol.for('skip-override')`) only for app-wide hooks.
+ */
+export const routes: RoutePlugin[] = [
+  Object.assign(sharedSchemas, { [Symbol.for('skip-override')]: true }),
+  healthRoutes,
+  configRoutes,
+  flagRoutes,
+];
