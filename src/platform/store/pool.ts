@@ -42,8 +42,8 @@ export interface PgPoolOptions {
   now?: () => number;
 }
 
-/** A breaker policy; `state()` is shown in stats when the breaker has one. */
-export type PoolBreaker = Policy & { state?: () => BreakerState };
+/** A breaker policy (e.g. resilience/breaker.ts's CircuitBreaker); its `state` is shown in stats when it has one. */
+export type PoolBreaker = Policy & { readonly state?: BreakerState };
 
 export interface PooledConnection {
   readonly client: pg.Client;
@@ -108,6 +108,48 @@ export function isConnectionError(err: unknown): boolean {
   return /Connection terminated|connection error|not queryable|timeout expired|Client was closed|Connection closed/i.test(msg);
 }
 
+interface PoolInstruments {
+  live: Map<string, PgPool>;
+  wait: Histogram;
+  exhausted: Counter;
+  opened: Counter;
+  closed: Counter;
+}
+const instrumentsByRegistry = new WeakMap<MetricsRegistry, PoolInstruments>();
+
+/** One set of instruments per registry, reading every live pool (a registry refuses a second gauge callback of one name). */
+function instrumentsFor(metrics: MetricsRegistry): PoolInstruments {
+  const found = instrumentsByRegistry.get(metrics);
+  if (found) return found;
+  const live = new Map<string, PgPool>();
+  const each = (f: (s: PoolStats) => number) => () => [...live].map(([pool, p]) => ({ labels: { pool }, value: f(p.stats()) }));
+  metrics.gaugeCallback({ name: POOL_METRICS.utilisation, help: 'Database pool connections in use / pool max (0..1); warn at 0.85', labelNames: ['pool'], collect: each((s) => s.utilisation) });
+  metrics.gaugeCallback({
+    name: POOL_METRICS.connections,
+    help: 'Database pool connections by state',
+    labelNames: ['pool', 'state'],
+    collect: () =>
+      [...live].flatMap(([pool, p]) => {
+        const s = p.stats();
+        return [
+          { labels: { pool, state: 'in_use' }, value: s.inUse },
+          { labels: { pool, state: 'idle' }, value: s.idle },
+          { labels: { pool, state: 'opening' }, value: s.opening },
+        ];
+      }),
+  });
+  metrics.gaugeCallback({ name: POOL_METRICS.waiting, help: 'Callers waiting for a database connection', labelNames: ['pool'], collect: each((s) => s.waiting) });
+  const inst: PoolInstruments = {
+    live,
+    wait: metrics.histogram({ name: POOL_METRICS.acquireWait, help: 'Time to get a database connection from the pool', labelNames: ['pool'], unit: 'ms', max: 120_000 }),
+    exhausted: metrics.counter({ name: POOL_METRICS.exhausted, help: 'Acquires refused: the wait queue was full or the wait timed out', labelNames: ['pool', 'reason'] }),
+    opened: metrics.counter({ name: POOL_METRICS.opened, help: 'Database connections opened (churn)', labelNames: ['pool'] }),
+    closed: metrics.counter({ name: POOL_METRICS.closed, help: 'Database connections closed (churn), by reason', labelNames: ['pool', 'reason'] }),
+  };
+  instrumentsByRegistry.set(metrics, inst);
+  return inst;
+}
+
 export class PgPool {
   private readonly opts: Required<Omit<PgPoolOptions, 'breaker' | 'metrics' | 'client' | 'now'>> & { client: pg.ClientConfig };
   private readonly breaker: PoolBreaker | undefined;
@@ -121,6 +163,7 @@ export class PgPool {
   private readonly timer: NodeJS.Timeout;
   private readonly counts = { opened: 0, closed: 0, exhausted: 0 };
   private readonly m: { wait?: Histogram; exhausted?: Counter; opened?: Counter; closed?: Counter; labels: { pool: string } };
+  private live: Map<string, PgPool> | undefined;
 
   constructor(opts: PgPoolOptions) {
     const max = opts.max ?? 10;
@@ -151,23 +194,13 @@ export class PgPool {
   }
 
   private registerMetrics(metrics: MetricsRegistry): void {
-    const labels = this.m.labels;
-    metrics.gaugeCallback({ name: POOL_METRICS.utilisation, help: 'Database pool connections in use / pool max (0..1)', labelNames: ['pool'], collect: () => [{ labels, value: this.busy.size / this.opts.max }] });
-    metrics.gaugeCallback({
-      name: POOL_METRICS.connections,
-      help: 'Database pool connections by state',
-      labelNames: ['pool', 'state'],
-      collect: () => [
-        { labels: { ...labels, state: 'in_use' }, value: this.busy.size },
-        { labels: { ...labels, state: 'idle' }, value: this.idle.length },
-        { labels: { ...labels, state: 'opening' }, value: this.opening },
-      ],
-    });
-    metrics.gaugeCallback({ name: POOL_METRICS.waiting, help: 'Callers waiting for a database connection', labelNames: ['pool'], collect: () => [{ labels, value: this.waiters.length }] });
-    this.m.wait = metrics.histogram({ name: POOL_METRICS.acquireWait, help: 'Time to get a database connection from the pool', labelNames: ['pool'], unit: 'ms', max: 120_000 });
-    this.m.exhausted = metrics.counter({ name: POOL_METRICS.exhausted, help: 'Acquires refused because the pool and its wait queue were full or the wait timed out', labelNames: ['pool', 'reason'] });
-    this.m.opened = metrics.counter({ name: POOL_METRICS.opened, help: 'Database connections opened (churn)', labelNames: ['pool'] });
-    this.m.closed = metrics.counter({ name: POOL_METRICS.closed, help: 'Database connections closed (churn), by reason', labelNames: ['pool', 'reason'] });
+    const inst = instrumentsFor(metrics);
+    inst.live.set(this.opts.name, this);
+    this.live = inst.live;
+    this.m.wait = inst.wait;
+    this.m.exhausted = inst.exhausted;
+    this.m.opened = inst.opened;
+    this.m.closed = inst.closed;
   }
 
   /** A connection for the caller's exclusive use; give it back with `release`. */
@@ -399,7 +432,7 @@ export class PgPool {
   }
 
   private breakerState(): PoolStats['breaker'] {
-    return this.breaker?.state ? this.breaker.state().kind : 'none';
+    return this.breaker ? (this.breaker.state?.kind ?? 'closed') : 'none';
   }
 
   stats(): PoolStats {
@@ -424,6 +457,7 @@ export class PgPool {
     if (this.closed) return;
     this.closed = true;
     clearInterval(this.timer);
+    if (this.live?.get(this.opts.name) === this) this.live.delete(this.opts.name);
     for (const w of this.waiters.splice(0)) {
       clearTimeout(w.timer);
       w.reject(new StoreError('STORE_CLOSED', 'the store is closed'));

@@ -1,6 +1,8 @@
 import pg from 'pg';
 import copyStreams from 'pg-copy-streams';
+import { hasCode } from '../errors.js';
 import type { MetricsRegistry } from '../metrics/types.js';
+import { CircuitBreaker } from '../resilience/breaker.js';
 import { StoreError } from './errors.js';
 import { MIGRATIONS_TABLE, migrationSql } from './migrate.js';
 import { PgPool, isConnectionError } from './pool.js';
@@ -36,7 +38,15 @@ export interface PostgresStoreOptions {
    * every call, so a feature flag (`store.copy`) can switch it at run time.
    */
   useCopy?: boolean | (() => boolean);
+  /**
+   * Wraps opening connections. Default: a CircuitBreaker named `store.<name>` that opens after
+   * `breakerFailures` failed connects in a row and lets a trial through after `breakerOpenMs`.
+   */
   breaker?: PoolBreaker;
+  /** Default 3. */
+  breakerFailures?: number;
+  /** Default 5,000 ms: with PostgreSQL back, the pool is healthy again within this (well under 30 s). */
+  breakerOpenMs?: number;
   metrics?: MetricsRegistry;
   /** Pool label in metrics; default `main`. */
   name?: string;
@@ -132,7 +142,20 @@ export class PostgresStore implements Store {
       maxLifetimeMs: opts.maxLifetimeMs,
       validateAfterIdleMs: opts.validateAfterIdleMs,
       connectTimeoutMs: opts.connectTimeoutMs,
-      breaker: opts.breaker,
+      breaker:
+        opts.breaker ??
+        new CircuitBreaker({
+          name: `store.${opts.name ?? 'main'}`,
+          consecutiveFailures: opts.breakerFailures ?? 3,
+          // Connect failures only; a closing store is not the server's fault.
+          minimumCalls: 100,
+          windowSize: 100,
+          openMs: opts.breakerOpenMs ?? 5_000,
+          halfOpenTrials: 1,
+          successesToClose: 1,
+          exclude: (e) => hasCode(e, 'STORE_CLOSED'),
+          metrics: opts.metrics,
+        }),
       metrics: opts.metrics,
       name: opts.name,
     });
