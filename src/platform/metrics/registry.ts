@@ -8,9 +8,9 @@
  *   lat.snapshot().p99;            // across every route
  *   metrics.exposition();          // Prometheus text 0.0.4
  *
- * Units: histograms record in their own unit (`ms` by default). Prometheus wants base units, so a
- * metric named `..._ms` is exposed as `..._seconds` with values divided by 1,000 (promtool rejects
- * abbreviated units). Everything else keeps its name.
+ * Units: instruments record in the unit their name says (`ms` for latencies). Prometheus wants base
+ * units and promtool rejects abbreviations, so exposition rewrites unit tokens: `..._ms` is exposed
+ * as `..._seconds` with values ÷1000, `..._mb` as `..._bytes` ×2^20 (see `exposedName`).
  *
  * Cost: a record looks up its series in a Map keyed by the label values (no sorting, no hashing of
  * objects) and increments one typed-array slot. An instrument without labels skips the lookup.
@@ -402,15 +402,54 @@ function labelText(names: readonly string[], labels: Labels, extra?: string): st
   return parts.length === 0 ? '' : `{${parts.join(',')}}`;
 }
 
-/** `code_x_ms` → `code_x_seconds` and the factor to apply to values (promtool wants base units). */
-function exposedName(h: HistogramImpl): { name: string; scale: number } {
-  if (h.unit === 'ms' && h.name.endsWith('_ms')) return { name: h.name.slice(0, -3) + '_seconds', scale: 1 / 1000 };
-  if (h.unit === 'ms' && h.name.endsWith('_milliseconds')) return { name: h.name.slice(0, -13) + '_seconds', scale: 1 / 1000 };
-  return { name: h.name, scale: 1 };
+/** Abbreviated or non-base units promtool rejects, with the base unit and the factor to it. */
+const UNIT_TOKENS: Readonly<Record<string, { base: string; factor: number }>> = {
+  ns: { base: 'seconds', factor: 1e-9 },
+  nanoseconds: { base: 'seconds', factor: 1e-9 },
+  us: { base: 'seconds', factor: 1e-6 },
+  microseconds: { base: 'seconds', factor: 1e-6 },
+  ms: { base: 'seconds', factor: 1e-3 },
+  milliseconds: { base: 'seconds', factor: 1e-3 },
+  s: { base: 'seconds', factor: 1 },
+  sec: { base: 'seconds', factor: 1 },
+  h: { base: 'seconds', factor: 3600 },
+  d: { base: 'seconds', factor: 86400 },
+  b: { base: 'bytes', factor: 1 },
+  kb: { base: 'bytes', factor: 1024 },
+  mb: { base: 'bytes', factor: 1024 ** 2 },
+  gb: { base: 'bytes', factor: 1024 ** 3 },
+  tb: { base: 'bytes', factor: 1024 ** 4 },
+};
+
+/**
+ * The name a metric is exposed under and the factor its values are multiplied by: Prometheus wants
+ * base units and promtool rejects abbreviations, so `code_x_ms` is exposed as `code_x_seconds` (÷1000)
+ * and `code_growth_mb_per_hour` as `code_growth_bytes_per_hour` (×2^20). A unit after `per` divides.
+ */
+export function exposedName(name: string): { name: string; scale: number } {
+  const tokens = name.split('_');
+  let scale = 1;
+  let per = false;
+  let changed = false;
+  for (let i = 1; i < tokens.length; i++) {
+    const t = tokens[i]!;
+    if (t === 'per') {
+      per = true;
+      continue;
+    }
+    const u = UNIT_TOKENS[t];
+    if (u === undefined) continue;
+    tokens[i] = u.base;
+    scale = per ? scale / u.factor : scale * u.factor;
+    changed = true;
+  }
+  return changed ? { name: tokens.join('_'), scale } : { name, scale: 1 };
 }
 
 class RegistryImpl implements Registry {
   private readonly instruments = new Map<string, Instrument | CallbackMetric>();
+  /** Exposed family name → registered name, so two metrics never collide after unit rewriting. */
+  private readonly exposedOwners = new Map<string, string>();
   private readonly limits: Limits;
   private readonly maxMetrics: number;
 
@@ -473,12 +512,26 @@ class RegistryImpl implements Registry {
     return prev as T;
   }
 
+  /** Adds an instrument, refusing one whose exposed name (after unit rewriting) another already has. */
+  private claim(name: string, m: Instrument | CallbackMetric): void {
+    const exposed = exposedName(name).name;
+    const families = m.kind === 'histogram' ? [exposed, `${exposed}_quantiles`] : [exposed];
+    for (const f of families) {
+      const owner = this.exposedOwners.get(f);
+      if (owner !== undefined && owner !== name) {
+        throw new MetricsError('METRICS_CONFLICT', `metric ${name} would be exposed as ${f}, which ${owner} already is`, { metric: name, exposed: f, owner });
+      }
+    }
+    for (const f of families) this.exposedOwners.set(f, name);
+    this.instruments.set(name, m);
+  }
+
   counter(opts: MetricOptions): CounterEx {
     const labelNames = this.check(opts, 'counter');
     const prev = this.existing<CounterImpl>(opts.name, 'counter', labelNames);
     if (prev) return prev;
     const c = new CounterImpl(opts.name, opts.help, labelNames, this.limits);
-    this.instruments.set(opts.name, c);
+    this.claim(opts.name, c);
     return c;
   }
 
@@ -487,7 +540,7 @@ class RegistryImpl implements Registry {
     const prev = this.existing<GaugeImpl>(opts.name, 'gauge', labelNames);
     if (prev) return prev;
     const g = new GaugeImpl(opts.name, opts.help, labelNames, this.limits);
-    this.instruments.set(opts.name, g);
+    this.claim(opts.name, g);
     return g;
   }
 
@@ -495,7 +548,7 @@ class RegistryImpl implements Registry {
     const labelNames = this.check(opts, 'callback');
     if (typeof opts.collect !== 'function') throw new MetricsError('METRICS_VALUE_INVALID', `gauge callback ${opts.name} needs a collect function`, { metric: opts.name });
     this.existing<CallbackMetric>(opts.name, 'callback', labelNames);
-    this.instruments.set(opts.name, { kind: 'callback', name: opts.name, help: opts.help, labelNames, collect: opts.collect, warned: false });
+    this.claim(opts.name, { kind: 'callback', name: opts.name, help: opts.help, labelNames, collect: opts.collect, warned: false });
   }
 
   histogram(opts: HistogramOptions): HdrHistogram {
@@ -508,11 +561,7 @@ class RegistryImpl implements Registry {
       return prev;
     }
     const h = new HistogramImpl(opts.name, opts.help, labelNames, unit, opts, this.limits);
-    const exposed = exposedName(h).name;
-    if (exposed !== h.name && this.instruments.has(exposed)) {
-      throw new MetricsError('METRICS_CONFLICT', `histogram ${opts.name} would be exposed as ${exposed}, which is taken`, { metric: opts.name });
-    }
-    this.instruments.set(opts.name, h);
+    this.claim(opts.name, h);
     return h;
   }
 
@@ -567,18 +616,18 @@ class RegistryImpl implements Registry {
   exposition(): string {
     const out: string[] = [];
     for (const m of this.instruments.values()) {
+      const { name, scale } = exposedName(m.name);
       if (m.kind === 'callback') {
         const values = this.collect(m);
-        out.push(`# HELP ${m.name} ${escapeHelp(m.help)}`, `# TYPE ${m.name} gauge`);
-        for (const { labels, value } of values) out.push(`${m.name}${labelText(m.labelNames, labels)} ${num(value)}`);
+        out.push(`# HELP ${name} ${escapeHelp(m.help)}`, `# TYPE ${name} gauge`);
+        for (const { labels, value } of values) out.push(`${name}${labelText(m.labelNames, labels)} ${num(value * scale)}`);
         continue;
       }
       if (m.kind !== 'histogram') {
-        out.push(`# HELP ${m.name} ${escapeHelp(m.help)}`, `# TYPE ${m.name} ${m.kind}`);
-        for (const [key, s] of m.fam.series) out.push(`${m.name}${labelText(m.fam.labelNames, m.fam.labelsOf.get(key)!)} ${num(s.v)}`);
+        out.push(`# HELP ${name} ${escapeHelp(m.help)}`, `# TYPE ${name} ${m.kind}`);
+        for (const [key, s] of m.fam.series) out.push(`${name}${labelText(m.fam.labelNames, m.fam.labelsOf.get(key)!)} ${num(s.v * scale)}`);
         continue;
       }
-      const { name, scale } = exposedName(m);
       const names = m.fam.labelNames;
       const les = m.buckets.map((b) => num(b * scale));
       const hist: string[] = [`# HELP ${name} ${escapeHelp(m.help)}`, `# TYPE ${name} histogram`];
@@ -590,8 +639,8 @@ class RegistryImpl implements Registry {
         hist.push(`${name}_bucket${labelText(names, labels, 'le="+Inf"')} ${s.count}`);
         const plain = labelText(names, labels);
         hist.push(`${name}_sum${plain} ${num(s.sum * scale)}`, `${name}_count${plain} ${s.count}`);
-        const qs = s.quantiles([0.5, 0.9, 0.95, 0.99, 0.999]);
-        ['0.5', '0.9', '0.95', '0.99', '0.999'].forEach((q, i) => quant.push(`${name}_quantiles${labelText(names, labels, `quantile="${q}"`)} ${num(qs[i]! * scale)}`));
+        const qs = s.quantiles(QUANTILES);
+        for (let i = 0; i < QUANTILES.length; i++) quant.push(`${name}_quantiles${labelText(names, labels, `quantile="${QUANTILES[i]}"`)} ${num(qs[i]! * scale)}`);
         quant.push(`${name}_quantiles_sum${plain} ${num(s.sum * scale)}`, `${name}_quantiles_count${plain} ${s.count}`);
       }
       out.push(...hist, ...quant);
@@ -599,6 +648,8 @@ class RegistryImpl implements Registry {
     return out.join('\n') + '\n';
   }
 }
+
+const QUANTILES = [0.5, 0.9, 0.95, 0.99, 0.999];
 
 /** Builds a registry. Options bound memory (series per metric, metric count) and route warnings. */
 export function createMetricsRegistry(opts: RegistryOptions = {}): Registry {

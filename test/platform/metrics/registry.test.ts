@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { createMetricsRegistry, OVERFLOW_LABEL_VALUE, type MetricsWarning } from '../../../src/platform/metrics/registry.js';
+import { createMetricsRegistry, exposedName, OVERFLOW_LABEL_VALUE, type MetricsWarning } from '../../../src/platform/metrics/registry.js';
 import { LogLinearHistogram } from '../../../src/platform/metrics/loglinear.js';
 import { hasCode } from '../../../src/platform/errors.js';
 
@@ -221,4 +221,23 @@ test('exposition: ms histograms in seconds, monotonic buckets, +Inf equals count
 test('promtool rejects a broken exposition (the check can fail)', () => {
   const r = promtool('# TYPE code_bad counter\ncode_bad{x="1" 1\n');
   assert.notEqual(r.status, 0);
+});
+
+test('abbreviated units are exposed in base units, and exposed names never collide', () => {
+  assert.deepEqual(exposedName('code_eventloop_delay_p99_ms'), { name: 'code_eventloop_delay_p99_seconds', scale: 1e-3 });
+  assert.deepEqual(exposedName('code_memory_heap_growth_mb_per_hour'), { name: 'code_memory_heap_growth_bytes_per_hour', scale: 1024 ** 2 });
+  assert.deepEqual(exposedName('code_items_per_ms'), { name: 'code_items_per_seconds', scale: 1000 });
+  assert.deepEqual(exposedName('code_cache_hits_total'), { name: 'code_cache_hits_total', scale: 1 });
+  const reg = createMetricsRegistry();
+  reg.gauge({ name: 'code_delay_ms', help: 'x' }).set(250);
+  reg.counter({ name: 'code_busy_ms_total', help: 'x' }).inc(undefined, 1500);
+  reg.gaugeCallback({ name: 'code_growth_mb_per_hour', help: 'x', collect: () => 2 });
+  const text = reg.exposition();
+  assert.match(text, /^code_delay_seconds 0\.25$/m);
+  assert.match(text, /^code_busy_seconds_total 1\.5$/m);
+  assert.match(text, /^code_growth_bytes_per_hour 2097152$/m);
+  const r = promtool(text);
+  assert.equal(r.status, 0, r.out);
+  assert.throws(() => reg.gauge({ name: 'code_delay_seconds', help: 'x' }), (e) => hasCode(e, 'METRICS_CONFLICT'));
+  assert.throws(() => reg.gauge({ name: 'code_lat_seconds_quantiles', help: 'x' }) && reg.histogram({ name: 'code_lat_ms', help: 'x' }), (e) => hasCode(e, 'METRICS_CONFLICT'));
 });
