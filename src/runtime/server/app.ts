@@ -4,7 +4,7 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } 
 import type { Engine } from '../engine.js';
 import { AuthError, isLoopback, makeTokenCheck, tokenActor } from './auth.js';
 import { problemFor, sendProblem, toProblem } from './problem.js';
-import { routes } from './routes/index.js';
+import { routes, type RoutePlugin } from './routes/index.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -19,6 +19,8 @@ export interface AppOptions {
   host: string;
   /** CODE_API_TOKEN. With it, every route but /health requires it. */
   token?: string;
+  /** Extra route plugins (embedding, tests), registered after the engine's own. */
+  plugins?: RoutePlugin[];
 }
 
 /** Routes that answer without a token: liveness must stay observable by anything on the box. */
@@ -70,7 +72,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
       ...(token ? { security: [{ bearer: [] }] } : {}),
     },
   });
-  for (const route of routes) await app.register(route, { engine });
+  for (const route of [...routes, ...(opts.plugins ?? [])]) await app.register(route, { engine });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   return app;
 }

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { Engine } from '../engine.js';
 import { buildApp } from './app.js';
+import type { RoutePlugin } from './routes/index.js';
 
 export interface RunningServer {
   app: FastifyInstance;
@@ -15,12 +16,14 @@ export interface StartOptions {
   host?: string;
   port?: number;
   token?: string;
+  /** Extra route plugins (embedding, tests), registered after the engine's own. */
+  plugins?: RoutePlugin[];
 }
 
 export async function startServer(engine: Engine, opts: StartOptions = {}): Promise<RunningServer> {
   const cfg = engine.settings.server;
   const host = opts.host ?? cfg.host;
-  const app = await buildApp({ engine, host, ...(opts.token ? { token: opts.token } : {}) });
+  const app = await buildApp({ engine, host, ...(opts.token ? { token: opts.token } : {}), ...(opts.plugins ? { plugins: opts.plugins } : {}) });
   await app.listen({ host, port: opts.port ?? cfg.port });
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : (opts.port ?? cfg.port);

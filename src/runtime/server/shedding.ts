@@ -1,0 +1,71 @@
+/**
+ * Load shedding for the whole app: an onRequest hook that asks the memory monitor's LoadShedder
+ * whether this request may run, and answers 503 problem+json with Retry-After when it may not.
+ * Low-priority routes go first (shed mode `low`), then everything but the exempt routes (`all`).
+ *
+ * A route picks its priority with `config: { shed: 'low' | 'normal' | 'exempt' }`; otherwise the
+ * path lists decide (memory.exemptRoutes, memory.lowPriorityRoutes). When nothing is being shed the
+ * hook costs one property read.
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
+import type { LoadShedder, RequestPriority } from '../../platform/memory/shedder.js';
+import { problemFor, sendProblem } from './problem.js';
+import type { RouteOptions } from './routes/index.js';
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** Load-shedding priority of the route (see src/runtime/server/shedding.ts). */
+    shed?: RequestPriority;
+  }
+}
+
+export interface SheddingOptions {
+  shedder: LoadShedder;
+  /** Paths never shed: an entry matches itself and everything under it (`/health`, `/health/x`). */
+  exempt?: readonly string[];
+  /** Paths shed first, matched the same way. */
+  lowPriority?: readonly string[];
+}
+
+export const DEFAULT_EXEMPT = ['/health', '/metrics'] as const;
+
+function matches(path: string, entries: readonly string[]): boolean {
+  for (const e of entries) if (path === e || (path.startsWith(e) && (e.endsWith('/') || path.charCodeAt(e.length) === 47))) return true;
+  return false;
+}
+
+/** The priority of a request: the route's own `config.shed`, else the path lists, else normal. */
+export function priorityOf(req: FastifyRequest, exempt: readonly string[], lowPriority: readonly string[]): RequestPriority {
+  const own = req.routeOptions.config?.shed;
+  if (own) return own;
+  const path = req.routeOptions.url ?? req.url.split('?')[0]!;
+  if (matches(path, exempt)) return 'exempt';
+  if (matches(path, lowPriority)) return 'low';
+  return 'normal';
+}
+
+/** Adds the shedding hook to `app` and everything below it (registered with skip-override). */
+export async function sheddingPlugin(app: FastifyInstance, opts: SheddingOptions): Promise<void> {
+  const { shedder } = opts;
+  const exempt = [...(opts.exempt ?? DEFAULT_EXEMPT)];
+  const low = [...(opts.lowPriority ?? [])];
+  app.addHook('onRequest', (req: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction) => {
+    if (shedder.mode === 'off') return done();
+    const priority = priorityOf(req, exempt, low);
+    if (shedder.admits(priority)) return done();
+    shedder.recordShed(priority === 'low' ? 'low' : 'normal');
+    const detail =
+      shedder.mode === 'all'
+        ? `the server is under critical memory pressure and sheds all but health and metrics; retry after ${shedder.retryAfterSeconds} s`
+        : `the server is under memory pressure and sheds low-priority routes; retry after ${shedder.retryAfterSeconds} s`;
+    void sendProblem(reply.header('retry-after', String(shedder.retryAfterSeconds)), problemFor('SERVER_OVERLOADED', detail, req));
+  });
+}
+Object.assign(sheddingPlugin, { [Symbol.for('skip-override')]: true, [Symbol.for('fastify.display-name')]: 'code-shedding' });
+
+/** The engine's shedding, for the route list (src/runtime/server/routes/index.ts). */
+export default async function engineShedding(app: FastifyInstance, { engine }: RouteOptions): Promise<void> {
+  const cfg = engine.settings.memory;
+  await sheddingPlugin(app, { shedder: engine.memory.shedder, exempt: cfg.exemptRoutes, lowPriority: cfg.lowPriorityRoutes });
+}
+Object.assign(engineShedding, { [Symbol.for('skip-override')]: true, [Symbol.for('fastify.display-name')]: 'code-engine-shedding' });
