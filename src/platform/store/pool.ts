@@ -352,8 +352,11 @@ export class PgPool {
       return this.breaker ? await this.breaker.execute(connect) : await connect();
     } catch (err) {
       if (isCodeError(err) && err.code.startsWith('STORE_')) throw err;
-      // The breaker's own refusal (open) or anything else it let through.
-      throw new StoreError('STORE_UNAVAILABLE', `database unreachable: ${(err as Error).message} (circuit breaker ${this.breakerState()})`, { breaker: this.breakerState(), pool: this.opts.name }, { cause: err });
+      const state = this.breakerState();
+      if (isCodeError(err) && err.code === 'RESILIENCE_BREAKER_OPEN') {
+        throw new StoreError('STORE_UNAVAILABLE', `database unreachable: recent connection attempts failed, so the pool's circuit breaker is ${state} and refuses new ones for now`, { breaker: state, pool: this.opts.name }, { cause: err });
+      }
+      throw new StoreError('STORE_UNAVAILABLE', `database unreachable: ${(err as Error).message}`, { breaker: state, pool: this.opts.name }, { cause: err });
     } finally {
       this.opening--;
     }
