@@ -1,0 +1,20 @@
+/** The experts capability: providers, built-in experts, the circle and its consensus. */
+export * from './types.js';
+export { ExpertsError, isRetryableProviderError, describeError } from './errors.js';
+export type { ExpertsErrorCode } from './errors.js';
+export { computeConsensus, bordaCount, matchChoice, voteKey } from './consensus.js';
+export type { ConsensusInput, ConsensusOptions } from './consensus.js';
+export { runCircle, CIRCLE_DEFAULTS, MAX_EXPERTS } from './circle.js';
+export type { CircleOptions, CircleOutcome, CircleRun } from './circle.js';
+export { LlmExpert } from './llm-expert.js';
+export type { LlmExpertOptions } from './llm-expert.js';
+export { BuiltinExpert, createBuiltinExperts, BUILTIN_NAMES, REVIEW_CHOICES } from './builtin/expert.js';
+export type { BuiltinName } from './builtin/expert.js';
+export { readReviewInput } from './builtin/input.js';
+export type { ReviewInput } from './builtin/input.js';
+export { THRESHOLDS } from './builtin/rules.js';
+export { ExpertsService, normaliseRequest, newConsultationId, REQUEST_LIMITS } from './service.js';
+export type { BatchItem, ConsultRequest, ConsultationCache, ConsultationHistory, ConsultationState, ExpertsServiceOptions } from './service.js';
+export { consultationHash, canonicalJson } from './hash.js';
+export { parseAnswer, answerPrompt } from './answer.js';
+export * from './providers/index.js';
