@@ -154,6 +154,8 @@ export class CircuitBreaker implements Policy {
         this.successes++;
         this.consecutive = 0;
         this.push(0);
+        // A success can only trip the breaker at the moment the window reaches its minimum volume.
+        if (this.ringCount === this.minimumCalls && this.ringFailures >= this.errorRate * this.ringCount) this.toOpen('error-rate', this.now());
       }
       return value;
     };
@@ -173,6 +175,9 @@ export class CircuitBreaker implements Policy {
     } catch (err) {
       return this.settleSync(err);
     }
+    // One derived promise, handlers bound once: the floor for observing an outcome. (Returning the
+    // operation's own promise and observing on a side branch costs the same and would mark the
+    // caller's rejections as handled, hiding unhandled rejections.)
     if (result instanceof Promise) return result.then(this.onClosedSuccess, this.onClosedFailure) as Promise<T>;
     if (result !== null && typeof result === 'object' && typeof (result as PromiseLike<T>).then === 'function') {
       return Promise.resolve(result).then(this.onClosedSuccess, this.onClosedFailure) as Promise<T>;
@@ -293,15 +298,19 @@ export class CircuitBreaker implements Policy {
   }
 
   private closedFailure(err: unknown): unknown {
-    if (this.mode === CLOSED && (this.exclude === undefined || !this.exclude(err))) {
-      this.failures++;
-      this.consecutive++;
-      this.push(1);
-      if (this.consecutive >= this.maxConsecutive) this.toOpen('failures', this.now());
-      else if (this.ringCount >= this.minimumCalls && this.ringFailures >= this.errorRate * this.ringCount) this.toOpen('error-rate', this.now());
-      if (this.fallback !== undefined) return this.fallback(err);
-    }
+    if (this.mode === CLOSED && this.countClosedFailure(err) && this.fallback !== undefined) return this.fallback(err);
     throw err;
+  }
+
+  /** Records a failure seen while closed; false when the error is excluded (not counted). */
+  private countClosedFailure(err: unknown): boolean {
+    if (this.exclude !== undefined && this.exclude(err)) return false;
+    this.failures++;
+    this.consecutive++;
+    this.push(1);
+    if (this.consecutive >= this.maxConsecutive) this.toOpen('failures', this.now());
+    else if (this.ringCount >= this.minimumCalls && this.ringFailures >= this.errorRate * this.ringCount) this.toOpen('error-rate', this.now());
+    return true;
   }
 
   private settleSync<T>(err: unknown): Promise<T> {

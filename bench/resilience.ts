@@ -1,0 +1,158 @@
+// `npm run bench -- resilience [--rounds N] [--calls N]`
+// The cost of a call through each policy, against a direct awaited call and against cockatiel 3 and
+// opossum 9, measured in the same process, alternating contenders round by round; median of rounds.
+import { ConsecutiveBreaker, bulkhead as cBulkhead, circuitBreaker as cBreaker, handleAll, retry as cRetry, timeout as cTimeout, TimeoutStrategy, wrap as cWrap } from 'cockatiel';
+import Opossum from 'opossum';
+import { Bulkhead, CircuitBreaker, Retry, Timeout, wrap } from '../src/platform/resilience/index.js';
+
+const args = process.argv.slice(2);
+const argN = (name: string, dflt: number): number => {
+  const i = args.indexOf(name);
+  return i >= 0 ? Number(args[i + 1]) : dflt;
+};
+const ROUNDS = argN('--rounds', 9);
+const CALLS = argN('--calls', 200_000);
+
+// The operations every contender runs. `op` awaits once before it returns, like any async function
+// doing real work (this is the "direct awaited call" of the issue, ~110-170 ns here). `resolvedOp`
+// returns an already-settled promise: the worst case for a wrapper, reported too.
+let sink = 0;
+const op = async (): Promise<number> => {
+  await null;
+  return ++sink;
+};
+const resolvedOp = async (): Promise<number> => ++sink;
+
+type Loop = (n: number) => Promise<void>;
+
+const ours = new CircuitBreaker({ name: 'bench' }); // full defaults: consecutive AND windowed error rate
+const cockatiel = cBreaker(handleAll, { halfOpenAfter: 60_000, breaker: new ConsecutiveBreaker(5) });
+// opossum without its per-call timer (timeout: false) so it is measured as a breaker only, at its cheapest.
+const opossum = new Opossum(op, { timeout: false, errorThresholdPercentage: 50, resetTimeout: 60_000, volumeThreshold: 10 });
+const ours2 = new CircuitBreaker({ name: 'bench-resolved' });
+const cockatiel2 = cBreaker(handleAll, { halfOpenAfter: 60_000, breaker: new ConsecutiveBreaker(5) });
+const opossum2 = new Opossum(resolvedOp, { timeout: false, errorThresholdPercentage: 50, resetTimeout: 60_000, volumeThreshold: 10 });
+
+// One loop per contender, written out, so each call site stays monomorphic.
+const loops: Record<string, Loop> = {
+  direct: async (n) => {
+    for (let i = 0; i < n; i++) await op();
+  },
+  ours: async (n) => {
+    for (let i = 0; i < n; i++) await ours.execute(op);
+  },
+  cockatiel: async (n) => {
+    for (let i = 0; i < n; i++) await cockatiel.execute(op);
+  },
+  opossum: async (n) => {
+    for (let i = 0; i < n; i++) await opossum.fire();
+  },
+};
+const resolvedLoops: Record<string, Loop> = {
+  direct: async (n) => {
+    for (let i = 0; i < n; i++) await resolvedOp();
+  },
+  ours: async (n) => {
+    for (let i = 0; i < n; i++) await ours2.execute(resolvedOp);
+  },
+  cockatiel: async (n) => {
+    for (let i = 0; i < n; i++) await cockatiel2.execute(resolvedOp);
+  },
+  opossum: async (n) => {
+    for (let i = 0; i < n; i++) await opossum2.fire();
+  },
+};
+
+const oursTimeout = new Timeout(10_000);
+const cockTimeout = cTimeout(10_000, TimeoutStrategy.Aggressive);
+const oursBulkhead = new Bulkhead({ maxConcurrent: 64, maxQueue: 64 });
+const cockBulkhead = cBulkhead(64, 64);
+const oursRetry = new Retry({ maxAttempts: 3, idempotent: true });
+const cockRetry = cRetry(handleAll, { maxAttempts: 2 });
+const oursStack = wrap(new Retry({ maxAttempts: 3, idempotent: true }), new CircuitBreaker({ name: 'bench-stack' }), new Timeout(10_000));
+const cockStack = cWrap(cRetry(handleAll, { maxAttempts: 2 }), cBreaker(handleAll, { halfOpenAfter: 60_000, breaker: new ConsecutiveBreaker(5) }), cTimeout(10_000, TimeoutStrategy.Aggressive));
+
+const policyLoops: Record<string, Loop> = {
+  'timeout:ours': async (n) => {
+    for (let i = 0; i < n; i++) await oursTimeout.execute(op);
+  },
+  'timeout:cockatiel': async (n) => {
+    for (let i = 0; i < n; i++) await cockTimeout.execute(op);
+  },
+  'bulkhead:ours': async (n) => {
+    for (let i = 0; i < n; i++) await oursBulkhead.execute(op);
+  },
+  'bulkhead:cockatiel': async (n) => {
+    for (let i = 0; i < n; i++) await cockBulkhead.execute(op);
+  },
+  'retry:ours': async (n) => {
+    for (let i = 0; i < n; i++) await oursRetry.execute(op);
+  },
+  'retry:cockatiel': async (n) => {
+    for (let i = 0; i < n; i++) await cockRetry.execute(op);
+  },
+  'stack:ours': async (n) => {
+    for (let i = 0; i < n; i++) await oursStack.execute(op);
+  },
+  'stack:cockatiel': async (n) => {
+    for (let i = 0; i < n; i++) await cockStack.execute(op);
+  },
+};
+
+async function measure(set: Record<string, Loop>, calls: number, rounds: number): Promise<Record<string, number>> {
+  const names = Object.keys(set);
+  const samples: Record<string, number[]> = Object.fromEntries(names.map((n) => [n, []]));
+  for (const name of names) await set[name]!(Math.min(calls, 50_000)); // warm-up: let the JIT settle
+  for (let r = 0; r < rounds; r++) {
+    // Rotate the order every round so no contender always runs right after a GC-heavy one.
+    const order = names.map((_, i) => names[(i + r) % names.length]!);
+    for (const name of order) {
+      (globalThis as { gc?: () => void }).gc?.();
+      const t0 = process.hrtime.bigint();
+      await set[name]!(calls);
+      const ns = Number(process.hrtime.bigint() - t0);
+      samples[name]!.push((calls * 1e9) / ns);
+    }
+  }
+  return Object.fromEntries(names.map((n) => [n, median(samples[n]!)]));
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+const ns = (ops: number): number => 1e9 / ops;
+const r3 = (x: number): number => Math.round(x * 1000) / 1000;
+const r1 = (x: number): number => Math.round(x * 10) / 10;
+
+function report(bench: string, b: Record<string, number>): void {
+  const directNs = ns(b.direct!);
+  const oursOverhead = ns(b.ours!) - directNs;
+  line({ bench, ours_ops: Math.round(b.ours!), peer: 'limit:direct-async-call', peer_ops: Math.round(b.direct!), ratio: r3(b.ours! / b.direct!), cost_x: r3(b.direct! / b.ours!), direct_ns: r1(directNs), ours_ns: r1(ns(b.ours!)) });
+  for (const peer of ['cockatiel', 'opossum'] as const) {
+    const peerOverhead = ns(b[peer]!) - directNs;
+    line({
+      bench,
+      ours_ops: Math.round(b.ours!),
+      peer,
+      peer_ops: Math.round(b[peer]!),
+      ratio: r3(b.ours! / b[peer]!),
+      ours_overhead_ns: r1(oursOverhead),
+      peer_overhead_ns: r1(peerOverhead),
+      overhead_share: r3(oursOverhead / peerOverhead),
+    });
+  }
+}
+const line = (o: Record<string, unknown>): void => console.log(JSON.stringify(o));
+report('resilience.breaker.closed', await measure(loops, CALLS, ROUNDS));
+report('resilience.breaker.closed.resolved_op', await measure(resolvedLoops, CALLS, ROUNDS));
+
+const p = await measure(policyLoops, Math.round(CALLS / 2), Math.max(3, Math.round(ROUNDS / 2)));
+for (const kind of ['timeout', 'bulkhead', 'retry', 'stack']) {
+  const o = p[`${kind}:ours`]!;
+  const c = p[`${kind}:cockatiel`]!;
+  line({ bench: `resilience.${kind}`, ours_ops: Math.round(o), peer: 'cockatiel', peer_ops: Math.round(c), ratio: r3(o / c) });
+}
+if (sink < 0) console.log(sink);
