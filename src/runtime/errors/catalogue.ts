@@ -36,6 +36,30 @@ export const errorCatalogue = {
   STORE_POOL_EXHAUSTED: { status: 503, exit: 1, description: 'Every database connection is busy and the wait queue is full.' },
   STORE_CLOSED: { status: 503, exit: 1, description: 'The store was used after it was closed (shutting down).' },
   STORE_TIMEOUT: { status: 504, exit: 1, description: 'A database statement ran longer than store.statementTimeoutMs and was cancelled.' },
+  // resilience policies
+  RESILIENCE_BREAKER_OPEN: { status: 503, exit: 1, description: 'A circuit breaker is open (the dependency failed too often, or was isolated); the call was refused.' },
+  RESILIENCE_TIMEOUT: { status: 504, exit: 1, description: 'An operation ran past its timeout policy and was aborted.' },
+  RESILIENCE_BULKHEAD_FULL: { status: 503, exit: 1, description: 'A bulkhead had every slot busy and its queue full; the call was refused at once.' },
+  RESILIENCE_BULKHEAD_WAIT: { status: 503, exit: 1, description: 'A call waited longer than the bulkhead maxWaitMs for a free slot.' },
+  RESILIENCE_LIMIT_EXCEEDED: { status: 503, exit: 1, description: 'An adaptive concurrency limit (possibly lowered under memory pressure) refused the call.' },
+  RESILIENCE_OPTIONS_INVALID: { status: 500, exit: 2, description: 'A resilience policy was configured with an out-of-range option; the message names it.' },
+  RESILIENCE_STATE_INVALID: { status: 400, exit: 2, description: 'A circuit breaker snapshot to restore is malformed; the message says which field.' },
+  // outbound HTTP
+  NET_URL_INVALID: { status: 400, exit: 2, description: 'An outbound request URL is malformed or not http(s).' },
+  NET_REQUEST_INVALID: { status: 400, exit: 2, description: 'An outbound request has a bad method, header or body (or one over its size limit).' },
+  NET_OPTIONS_INVALID: { status: 500, exit: 2, description: 'The HTTP client was configured with an out-of-range option (net.* config); the message names it.' },
+  NET_CONNECT_FAILED: { status: 502, exit: 1, description: 'An outbound connection was refused, reset or dropped before a response.' },
+  NET_CONNECT_TIMEOUT: { status: 504, exit: 1, description: 'An outbound connection was not established within net.connectTimeoutMs.' },
+  NET_HEADERS_TIMEOUT: { status: 504, exit: 1, description: 'An upstream server sent no response headers within net.headersTimeoutMs.' },
+  NET_BODY_TIMEOUT: { status: 504, exit: 1, description: 'An upstream response body stalled longer than net.bodyTimeoutMs.' },
+  NET_TIMEOUT: { status: 504, exit: 1, description: 'An outbound request did not complete within its overall timeout.' },
+  NET_HTTP_STATUS: { status: 502, exit: 1, description: 'An upstream server answered with an error status (details carry status and Retry-After).' },
+  NET_RESPONSE_TOO_LARGE: { status: 502, exit: 1, description: 'An upstream response body (after decompression) exceeded its size limit.' },
+  NET_DECOMPRESSION_FAILED: { status: 502, exit: 1, description: 'An upstream response body could not be decompressed (corrupt gzip/brotli/deflate).' },
+  NET_ABORTED: { status: 499, exit: 1, description: 'An outbound request was cancelled by its caller.' },
+  NET_CLOSED: { status: 503, exit: 1, description: 'The HTTP client was used after it was closed (shutting down).' },
+  NET_BATCH_ITEM_TIMEOUT: { status: 504, exit: 1, description: 'One item of a batch ran past the per-item timeout.' },
+  NET_BATCH_CANCELLED: { status: 499, exit: 1, description: 'A batch was aborted before this item ran.' },
 } as const satisfies Record<string, ErrorEntry>;
 
 export type ErrorCodeName = keyof typeof errorCatalogue;

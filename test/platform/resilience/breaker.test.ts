@@ -51,7 +51,7 @@ describe('CircuitBreaker state machine (fake timers)', () => {
     await b.execute(ok); // 10th call: 5 / 10 = 50 %
     const s = b.state;
     assert.equal(s.kind, 'open');
-    assert.equal(s.kind === 'open' && s.reason, 'error-rate');
+    assert.equal((s as { reason?: string }).reason, 'error-rate');
   });
 
   it('does not open below the error rate, and the window slides over the last 100 calls', async () => {
