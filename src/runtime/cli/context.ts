@@ -1,4 +1,4 @@
-import type { Command} from 'commander';
+import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
 import { isCodeError } from '../../platform/errors.js';
 import { createEngine, type Engine, type EngineOptions } from '../engine.js';

@@ -1,0 +1,53 @@
+// npm run bench -- server [--seconds N] [--rounds N]
+// Idle RSS of `codectl serve` after start-up, and /health throughput under autocannon (100 connections)
+// against a bare fastify route, alternated in one run.
+import autocannon from 'autocannon';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { emit, median, round, rssMb, startChild, stopChild } from './_lib.js';
+
+const args = process.argv.slice(2);
+const opt = (name: string, dflt: number): number => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 ? Number(args[i + 1]) : dflt;
+};
+const seconds = opt('seconds', 10);
+const rounds = opt('rounds', 2);
+const root = new URL('../', import.meta.url).pathname;
+
+if (!existsSync(join(root, 'dist/runtime/cli/main.js'))) execFileSync(process.execPath, ['scripts/build.mjs'], { cwd: root, stdio: 'inherit' });
+
+const work = mkdtempSync(join(tmpdir(), 'code-bench-server-'));
+const env = { PATH: process.env.PATH, HOME: process.env.HOME, CODE_LOG_LEVEL: 'warn', CODE_SERVER_PORT: '0' };
+const ours = await startChild(process.execPath, [join(root, 'dist/runtime/cli/main.js'), 'serve'], /Server listening at (http:\/\/[\d.:]+)/, { cwd: work, env: { ...env, CODE_LOG_LEVEL: 'info' } });
+const bare = await startChild(process.execPath, [join(root, 'bench/_bare-fastify.mjs')], /BARE listening on (http:\/\/[\d.:]+)/, { cwd: root });
+const oursUrl = ours.match[1]!;
+const bareUrl = bare.match[1]!;
+
+try {
+  await new Promise((r) => setTimeout(r, 3000)); // idle after start-up
+  emit({ bench: 'server.idle_rss', rss_mb: round(rssMb(ours.child.pid!), 1), peer: 'limit:bare-fastify', peer_rss_mb: round(rssMb(bare.child.pid!), 1), target_mb: 80 });
+
+  const run = async (url: string): Promise<number> => {
+    const result = await autocannon({ url: `${url}/health`, connections: 100, duration: seconds, pipelining: 1 });
+    if (result.non2xx > 0 || result.errors > 0) throw new Error(`${url}: ${result.non2xx} non-2xx, ${result.errors} errors`);
+    return result.requests.average;
+  };
+  await run(oursUrl); // warm-up of both, not counted
+  const oursRps: number[] = [];
+  const bareRps: number[] = [];
+  for (let i = 0; i < rounds; i++) {
+    bareRps.push(await run(bareUrl));
+    oursRps.push(await run(oursUrl));
+  }
+  const o = median(oursRps);
+  const b = median(bareRps);
+  emit({ bench: 'server.health', ours_ops: round(o), peer: 'limit:bare-fastify', peer_ops: round(b), ratio: round(o / b, 3), connections: 100, seconds, rounds });
+  emit({ bench: 'server.idle_rss_after_load', rss_mb: round(rssMb(ours.child.pid!), 1) });
+} finally {
+  await stopChild(ours.child);
+  await stopChild(bare.child);
+  rmSync(work, { recursive: true, force: true });
+}
