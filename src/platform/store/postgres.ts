@@ -109,7 +109,8 @@ export function redactUrl(url: string): string {
 export class PostgresStore implements Store {
   readonly dialect = 'postgres' as const;
   readonly pool: PgPool;
-  private readonly useCopy: () => boolean;
+  /** Read per insertMany chunk: COPY when true, multi-row INSERTs when false. The engine points it at the `store.copy` flag. */
+  useCopy: () => boolean;
   private readonly schema: string | undefined;
   private closed = false;
 

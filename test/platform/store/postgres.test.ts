@@ -33,7 +33,8 @@ test('COPY and multi-row INSERT store identical rows; the method is read per cal
   assert.equal(await store.insertMany('v', cols, awkward.map((r) => [...r, 'copy'])), 4);
   copy = false;
   assert.equal(await store.insertMany('v', cols, awkward.map((r) => [...r, 'insert'])), 4);
-  const read = async (via: string) => (await store.query('SELECT k, i, r, b, t FROM v WHERE via = ? ORDER BY i, k', [via])).map((r) => ({ ...r, b: r.b === null ? null : [...(r.b as Buffer)] }));
+  type V = { k: string; i: number; r: number | null; b: Buffer | null; t: number | null };
+  const read = async (via: string) => (await store.query<V>('SELECT k, i, r, b, t FROM v WHERE via = ? ORDER BY i, k', [via])).map((r) => ({ ...r, b: r.b === null ? null : [...r.b] }));
   const viaCopy = await read('copy');
   assert.deepEqual(viaCopy, await read('insert'));
   assert.deepEqual(viaCopy.find((r) => r.i === -2), { k: 'tab\tnewline\ncr\rbackslash\\ \\N', i: -2, r: -0.25, b: [], t: 0 });
