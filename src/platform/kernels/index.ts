@@ -1,0 +1,12 @@
+export { createKernels, MAX_KERNEL_INPUT_BYTES, MAX_SCANNER_BYTES } from './kernels.js';
+export type { Kernels, KernelsOptions, KernelsStatus } from './kernels.js';
+export { KernelError } from './errors.js';
+export type { KernelErrorCode } from './errors.js';
+export { KernelMonitor } from './monitor.js';
+export type { ImplSnapshot, KernelMonitorSnapshot, KernelSnapshot } from './monitor.js';
+export { jsKernels, createJsLineScanner } from './js.js';
+export { DEFAULT_WASM_URL, loadKernelModule, createWasmKernels, createWasmLineScanner } from './wasm.js';
+export type { WasmLoad } from './wasm.js';
+export type { WasmModule } from './wasm-api.js';
+export { KERNEL_NAMES } from './types.js';
+export type { F32Stats, KernelFunctions, KernelImpl, KernelLogger, KernelName, LineScanner, LineScannerFactory } from './types.js';
