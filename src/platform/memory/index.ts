@@ -1,0 +1,12 @@
+export { breakerIsolator, createMemoryControl, describeEvent, limitShrinker, type MemoryControl, type MemoryControlOptions, type ResponderOptions } from './control.js';
+export { MemoryError, type MemoryErrorCode } from './errors.js';
+export { LeakDetector, type LeakOptions } from './leak.js';
+export { registerMemoryMetrics } from './metrics.js';
+export { MemoryMonitor, type MemoryListener, type MemoryMonitorOptions } from './monitor.js';
+export { DEFAULT_THRESHOLDS, PressureTracker, computeRatios, type Ratios, type Thresholds } from './pressure.js';
+export { TrendPredictor, linearFit, type Prediction, type PredictorOptions } from './predictor.js';
+export { GcResponder, IsolateResponder, ResponderSet, ShedResponder, ShrinkResponder, type Responder } from './responders.js';
+export { MemorySampler, type SamplerOptions } from './sampler.js';
+export { LoadShedder, type LoadShedderOptions, type RequestPriority, type ShedMode } from './shedder.js';
+export { DEFAULT_PATHS, locateCgroup, oldGenerationLimit, parseCgroupValue, parseMeminfo, parseProcSelfCgroup, readCgroup, readSystem, type SourcePaths } from './sources.js';
+export * from './types.js';
