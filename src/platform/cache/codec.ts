@@ -1,0 +1,120 @@
+import { Packr } from 'msgpackr';
+import { constants as zc, deflateRawSync, inflateRawSync } from 'node:zlib';
+import { CacheError } from './errors.js';
+
+/**
+ * The bytes L2 and L3 hold for one entry:
+ *
+ *   byte 0      format: version in the high nibble (1), bit 0 compressed, bit 1 tagged
+ *   bytes 1-8   expiresAt  (float64 BE, epoch ms; Infinity = never stale)
+ *   bytes 9-16  staleUntil (float64 BE, epoch ms; the end of the grace period)
+ *   bytes 17-   msgpack of [value] or [value, tags], deflate-raw compressed when bit 0 is set
+ *
+ * The times sit outside the body so a reader can tell fresh from stale without inflating, and so a
+ * Lua script can compare bytes 1-16 to see whether an entry changed ("version" below).
+ */
+export const HEADER_BYTES = 17;
+const VERSION = 0x10;
+const FLAG_COMPRESSED = 0x01;
+const FLAG_TAGGED = 0x02;
+
+export interface Decoded {
+  value: unknown;
+  expiresAt: number;
+  staleUntil: number;
+  tags: readonly string[] | undefined;
+  /** Encoded size in bytes (what L1 counts against its byte bound). */
+  size: number;
+}
+
+export interface CodecOptions {
+  /** Largest msgpack body accepted, before compression (also the inflate output bound). */
+  maxValueBytes: number;
+  /** Bodies at least this large are compressed when compression is on. */
+  compressThresholdBytes: number;
+}
+
+export class Codec {
+  private readonly packr = new Packr({ useRecords: false, mapsAsObjects: true });
+  readonly maxValueBytes: number;
+  readonly compressThresholdBytes: number;
+  compressedCount = 0;
+  compressedSaved = 0;
+
+  constructor(opts: CodecOptions) {
+    this.maxValueBytes = opts.maxValueBytes;
+    this.compressThresholdBytes = opts.compressThresholdBytes;
+  }
+
+  encode(value: unknown, expiresAt: number, staleUntil: number, tags: readonly string[] | undefined, compress: boolean, key: string): Buffer {
+    if (value === undefined) {
+      throw new CacheError('CACHE_VALUE_INVALID', `cache value for ${JSON.stringify(key.slice(0, 80))} is undefined (store null to cache "nothing")`, { key: key.slice(0, 80) });
+    }
+    let body: Buffer;
+    try {
+      body = this.packr.pack(tags === undefined ? [value] : [value, tags]);
+    } catch (err) {
+      throw new CacheError('CACHE_VALUE_INVALID', `cache value for ${JSON.stringify(key.slice(0, 80))} cannot be serialised: ${(err as Error).message}`, { key: key.slice(0, 80) }, { cause: err });
+    }
+    if (body.length > this.maxValueBytes) {
+      throw new CacheError('CACHE_VALUE_TOO_LARGE', `cache value for ${JSON.stringify(key.slice(0, 80))} is ${body.length} bytes serialised (limit ${this.maxValueBytes})`, {
+        key: key.slice(0, 80),
+        bytes: body.length,
+        limit: this.maxValueBytes,
+      });
+    }
+    let flags = VERSION | (tags === undefined ? 0 : FLAG_TAGGED);
+    if (compress && body.length >= this.compressThresholdBytes) {
+      const packed = deflateRawSync(body, { level: 1, strategy: zc.Z_DEFAULT_STRATEGY });
+      // Keep the compressed form only when it pays for the inflate on every read.
+      if (packed.length <= body.length - (body.length >> 3)) {
+        this.compressedCount++;
+        this.compressedSaved += body.length - packed.length;
+        body = packed;
+        flags |= FLAG_COMPRESSED;
+      }
+    }
+    const out = Buffer.allocUnsafe(HEADER_BYTES + body.length);
+    out[0] = flags;
+    out.writeDoubleBE(expiresAt, 1);
+    out.writeDoubleBE(staleUntil, 9);
+    body.copy(out, HEADER_BYTES);
+    return out;
+  }
+
+  /** Times only: no msgpack, no inflate. Undefined when the bytes are not ours. */
+  static times(buf: Buffer): { expiresAt: number; staleUntil: number } | undefined {
+    if (buf.length < HEADER_BYTES || (buf[0]! & 0xf0) !== VERSION) return undefined;
+    return { expiresAt: buf.readDoubleBE(1), staleUntil: buf.readDoubleBE(9) };
+  }
+
+  /** Throws CACHE_VALUE_INVALID on bytes that are not a valid entry (another version, corruption). */
+  decode(buf: Buffer): Decoded {
+    if (buf.length < HEADER_BYTES + 1 || (buf[0]! & 0xf0) !== VERSION) {
+      throw new CacheError('CACHE_VALUE_INVALID', `cache entry has an unknown format (first byte ${buf[0] ?? 'none'}, ${buf.length} bytes)`, { bytes: buf.length });
+    }
+    const flags = buf[0]!;
+    let body = buf.subarray(HEADER_BYTES);
+    let decoded: unknown;
+    try {
+      if (flags & FLAG_COMPRESSED) body = inflateRawSync(body, { maxOutputLength: this.maxValueBytes });
+      decoded = this.packr.unpack(body);
+    } catch (err) {
+      throw new CacheError('CACHE_VALUE_INVALID', `cache entry cannot be decoded: ${(err as Error).message}`, { bytes: buf.length }, { cause: err });
+    }
+    if (!Array.isArray(decoded) || decoded.length < 1) throw new CacheError('CACHE_VALUE_INVALID', 'cache entry body is not an entry', { bytes: buf.length });
+    const tags = flags & FLAG_TAGGED ? (decoded[1] as unknown) : undefined;
+    if (tags !== undefined && (!Array.isArray(tags) || !tags.every((t) => typeof t === 'string'))) {
+      throw new CacheError('CACHE_VALUE_INVALID', 'cache entry tags are not strings', { bytes: buf.length });
+    }
+    return { value: decoded[0], expiresAt: buf.readDoubleBE(1), staleUntil: buf.readDoubleBE(9), tags: tags as string[] | undefined, size: buf.length };
+  }
+}
+
+/** Bytes 1-16 of an encoded entry: equal versions mean the same write. */
+export function versionOf(expiresAt: number, staleUntil: number): Buffer {
+  const b = Buffer.allocUnsafe(16);
+  b.writeDoubleBE(expiresAt, 0);
+  b.writeDoubleBE(staleUntil, 8);
+  return b;
+}

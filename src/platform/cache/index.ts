@@ -1,0 +1,25 @@
+export { TieredCache, createCache } from './cache.js';
+export { CacheError, isCacheError } from './errors.js';
+export type { CacheErrorCode } from './errors.js';
+export type {
+  Cache,
+  CacheFlags,
+  CacheOptions,
+  CacheStats,
+  Factory,
+  FactoryContext,
+  GetOrSetOptions,
+  L1Options,
+  L2Breaker,
+  L2Options,
+  L3Options,
+  PrefetchRule,
+  SetManyEntry,
+  SetOptions,
+  WarmPattern,
+} from './types.js';
+export { CountMinSketch, HotKeys } from './hot.js';
+export { MemoryLayer } from './memory.js';
+export { RedisLayer } from './redis.js';
+export { DiskLayer } from './disk.js';
+export type { ByteLayer, LayerEntry } from './layer.js';
