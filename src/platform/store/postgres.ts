@@ -282,30 +282,53 @@ export class PostgresStore implements Store {
     let total = 0;
     let index = 0;
     let chunk: (readonly SqlValue[])[] = [];
+    // One chunk in flight while the next is gathered and encoded (CPU work overlapping the server's),
+    // but a chunk is sent only after the one before it committed: chunks land in order.
+    let inflight: Promise<number> | undefined;
     const flush = async () => {
       const rowsToWrite = chunk;
       chunk = [];
-      total += await this.writeChunk(table, columns, rowsToWrite, index - rowsToWrite.length);
+      const send = this.prepareChunk(table, columns, rowsToWrite, index - rowsToWrite.length);
+      if (inflight) {
+        const previous = inflight;
+        inflight = undefined;
+        total += await previous;
+      }
+      inflight = send();
+      inflight.catch(() => undefined); // awaited below; this only keeps it from counting as unhandled
     };
-    if (Symbol.iterator in rows) {
-      for (const row of rows as Iterable<readonly SqlValue[]>) {
-        chunk.push(row);
-        index++;
-        if (chunk.length >= chunkSize) await flush();
+    try {
+      if (Symbol.iterator in rows) {
+        for (const row of rows as Iterable<readonly SqlValue[]>) {
+          chunk.push(row);
+          index++;
+          if (chunk.length >= chunkSize) await flush();
+        }
+      } else {
+        for await (const row of rows) {
+          chunk.push(row);
+          index++;
+          if (chunk.length >= chunkSize) await flush();
+        }
       }
-    } else {
-      for await (const row of rows) {
-        chunk.push(row);
-        index++;
-        if (chunk.length >= chunkSize) await flush();
+      if (chunk.length > 0) await flush();
+      if (inflight) {
+        const last = inflight;
+        inflight = undefined;
+        total += await last;
       }
+      return total;
+    } finally {
+      // Failing early (a bad row, a throwing iterator): never return while a chunk is still being written.
+      if (inflight) await inflight.catch(() => undefined);
     }
-    if (chunk.length > 0) await flush();
-    return total;
   }
 
-  /** One chunk, atomically: one COPY statement, or multi-row INSERTs in one transaction. */
-  private async writeChunk(table: string, columns: readonly string[], rows: readonly (readonly SqlValue[])[], firstIndex: number): Promise<number> {
+  /**
+   * Checks and encodes one chunk now (synchronously) and returns the function that writes it
+   * atomically: one COPY statement, or multi-row INSERTs in one transaction.
+   */
+  private prepareChunk(table: string, columns: readonly string[], rows: readonly (readonly SqlValue[])[], firstIndex: number): () => Promise<number> {
     const width = columns.length;
     if (this.useCopy()) {
       let payload: string;
@@ -315,31 +338,38 @@ export class PostgresStore implements Store {
         if (err instanceof StoreError && typeof err.details?.row === 'number') throw rowWidthError(firstIndex + (err.details.row as number), err.details.values as number, width);
         throw err;
       }
-      return this.withConnection((conn) => this.copy(conn, `COPY ${table} (${columns.join(', ')}) FROM STDIN`, payload));
+      const sql = `COPY ${table} (${columns.join(', ')}) FROM STDIN`;
+      return () => this.withConnection((conn) => this.copy(conn, sql, payload));
     }
     for (let r = 0; r < rows.length; r++) if (rows[r]!.length !== width) throw rowWidthError(firstIndex + r, rows[r]!.length, width);
     const perStatement = Math.max(1, Math.floor(PG_MAX_PARAMS / width));
     const head = `INSERT INTO ${table} (${columns.join(', ')}) VALUES `;
-    return this.withConnection(async (conn) => {
-      const c = conn.client;
-      const several = rows.length > perStatement;
-      try {
-        if (several) await c.query('BEGIN');
-        let n = 0;
-        for (let start = 0; start < rows.length; start += perStatement) {
-          const part = rows.slice(start, start + perStatement);
-          const values: unknown[] = new Array(part.length * width);
-          let k = 0;
-          for (const row of part) for (let j = 0; j < width; j++) values[k++] = pgParam(row[j]!);
-          n += (await c.query(head + pgValuesList(part.length, width), values)).rowCount ?? 0;
-        }
-        if (several) await c.query('COMMIT');
-        return n;
-      } catch (err) {
-        if (several && !conn.broken) await c.query('ROLLBACK').catch(() => (conn.broken = true));
-        throw mapError(err, head, conn);
+    const statements: { text: string; values: unknown[] }[] = [];
+    for (let start = 0; start < rows.length; start += perStatement) {
+      const end = Math.min(rows.length, start + perStatement);
+      const values: unknown[] = new Array((end - start) * width);
+      let k = 0;
+      for (let r = start; r < end; r++) {
+        const row = rows[r]!;
+        for (let j = 0; j < width; j++) values[k++] = pgParam(row[j]!);
       }
-    });
+      statements.push({ text: head + pgValuesList(end - start, width), values });
+    }
+    return () =>
+      this.withConnection(async (conn) => {
+        const c = conn.client;
+        const several = statements.length > 1;
+        try {
+          if (several) await c.query('BEGIN');
+          let n = 0;
+          for (const st of statements) n += (await c.query(st.text, st.values)).rowCount ?? 0;
+          if (several) await c.query('COMMIT');
+          return n;
+        } catch (err) {
+          if (several && !conn.broken) await c.query('ROLLBACK').catch(() => (conn.broken = true));
+          throw mapError(err, head, conn);
+        }
+      });
   }
 
   private copy(conn: PooledConnection, sql: string, payload: string): Promise<number> {

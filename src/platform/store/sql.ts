@@ -138,7 +138,20 @@ export function rowWidthError(index: number, got: number, want: number): StoreEr
 }
 
 /** `(?, ?), (?, ?)` style VALUES list with `$n` numbering for `rows` rows of `width` columns. */
+const valuesLists = new Map<number, string>();
+
 export function pgValuesList(rows: number, width: number): string {
+  // Bulk writers repeat the same shape chunk after chunk.
+  const key = rows * 65_536 + width;
+  const hit = valuesLists.get(key);
+  if (hit !== undefined) return hit;
+  const list = buildValuesList(rows, width);
+  if (valuesLists.size >= 32) valuesLists.clear();
+  valuesLists.set(key, list);
+  return list;
+}
+
+function buildValuesList(rows: number, width: number): string {
   const groups = new Array<string>(rows);
   let n = 1;
   for (let r = 0; r < rows; r++) {
