@@ -9,6 +9,7 @@ import { loadConfig, type LoadConfigOptions } from './config/loader.js';
 import type { Config } from './config/schema.js';
 import { ConfigManager } from './config/versions.js';
 import { allMigrations } from './repositories/index.js';
+import { buildObservability, type Observability } from './observability.js';
 
 export interface EngineOptions extends LoadConfigOptions {
   /** A logger to use instead of building one (tests pass a silent one). */
@@ -55,6 +56,8 @@ export class Engine {
   readonly store: Store;
   readonly metrics: MetricsRegistry;
   // Parts added by later issues are declared here and assigned in createEngine().
+  /** KPIs, alert rules, anomaly detection; later parts register their KPIs with `observability.monitor.kpis` (issue 3). */
+  observability!: Observability;
 
   private readonly closers: Array<{ name: string; close: () => Promise<void> | void }> = [];
   private readonly readyChecks: ReadyCheck[] = [];
@@ -176,6 +179,9 @@ export async function createEngine(opts: EngineOptions = {}): Promise<Engine> {
     });
 
     // Parts of later issues are built here, in dependency order, each registering its close.
+
+    // Observability first: every part built after it registers its KPIs with engine.observability.monitor.kpis.
+    engine.observability = buildObservability({ metrics, store, config, log, onClose: (name, close) => engine.onClose(name, close) });
 
     if (opts.syncIntervalMs) engine.startSync(opts.syncIntervalMs);
     return engine;

@@ -1,4 +1,5 @@
 import { Type, type Static, type TObject } from '@sinclair/typebox';
+import { alertsSection } from './sections/alerts.js';
 import { dataSection } from './sections/data.js';
 import { logSection } from './sections/log.js';
 import { redisSection } from './sections/redis.js';
@@ -16,6 +17,7 @@ export const sections = {
   store: storeSection,
   redis: redisSection,
   log: logSection,
+  alerts: alertsSection,
 } satisfies Record<string, TObject>;
 
 export const ConfigSchema = Type.Object(sections, { additionalProperties: false });

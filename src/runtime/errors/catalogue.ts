@@ -36,6 +36,17 @@ export const errorCatalogue = {
   STORE_POOL_EXHAUSTED: { status: 503, exit: 1, description: 'Every database connection is busy and the wait queue is full.' },
   STORE_CLOSED: { status: 503, exit: 1, description: 'The store was used after it was closed (shutting down).' },
   STORE_TIMEOUT: { status: 504, exit: 1, description: 'A database statement ran longer than store.statementTimeoutMs and was cancelled.' },
+  // metrics, KPIs and alerts
+  METRICS_NAME_INVALID: { status: 500, exit: 1, description: 'A metric or KPI was declared with a bad name or help text (a bug in the part declaring it).' },
+  METRICS_LABEL_INVALID: { status: 500, exit: 1, description: 'A metric was declared or used with an undeclared, reserved or repeated label name.' },
+  METRICS_CONFLICT: { status: 500, exit: 1, description: 'A metric or KPI name is already registered differently (kind, labels, unit or exposed name).' },
+  METRICS_LIMIT: { status: 500, exit: 1, description: 'The metrics registry, the KPI registry or the alert rule list is full.' },
+  METRICS_VALUE_INVALID: { status: 500, exit: 1, description: 'A metric, KPI or monitor option is out of range (e.g. a counter decremented).' },
+  METRICS_CLOSED: { status: 503, exit: 1, description: 'Alert notifications were stopped because the engine is shutting down.' },
+  ALERT_RULE_INVALID: { status: 400, exit: 2, description: 'An alert rule or webhook is malformed; the message names the rule and the key.' },
+  ALERT_WEBHOOK_FAILED: { status: 502, exit: 1, description: 'An alert webhook answered with an error status (retried unless it was a 4xx).' },
+  DASHBOARD_NOT_BUILT: { status: 503, exit: 1, description: 'The dashboard assets are missing from dist/dashboard: run `npm run build`.' },
+  DASHBOARD_STREAMS_FULL: { status: 503, exit: 1, description: 'The dashboard live stream has as many viewers as it allows; retry later.' },
   // resilience policies
   RESILIENCE_BREAKER_OPEN: { status: 503, exit: 1, description: 'A circuit breaker is open (the dependency failed too often, or was isolated); the call was refused.' },
   RESILIENCE_TIMEOUT: { status: 504, exit: 1, description: 'An operation ran past its timeout policy and was aborted.' },

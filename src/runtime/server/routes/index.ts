@@ -3,6 +3,10 @@ import type { Engine } from '../../engine.js';
 import configRoutes from './config.js';
 import flagRoutes from './flags.js';
 import healthRoutes, { readyReportSchema } from './health.js';
+import metricsRoutes from './metrics.js';
+import kpiRoutes from './kpis.js';
+import alertRoutes from './alerts.js';
+import dashboardRoutes from './dashboard.js';
 
 export interface RouteOptions {
   engine: Engine;
@@ -24,4 +28,8 @@ export const routes: RoutePlugin[] = [
   healthRoutes,
   configRoutes,
   flagRoutes,
+  metricsRoutes, // app-wide onResponse hook (request latency, throughput, errors) + /metrics
+  kpiRoutes,
+  alertRoutes,
+  dashboardRoutes,
 ];
