@@ -5,7 +5,7 @@ import { after, test } from 'node:test';
 import { hasCode } from '../../../src/platform/errors.js';
 import type { PostgresStore, PostgresStoreOptions } from '../../../src/platform/store/postgres.js';
 import type { SqlValue } from '../../../src/platform/store/types.js';
-import { openPostgres } from '../../helpers/stores.js';
+import { DATABASE_URL, openPostgres } from '../../helpers/stores.js';
 import type { OpenedStore } from '../../helpers/stores.js';
 
 const opened: OpenedStore<PostgresStore>[] = [];
@@ -69,4 +69,19 @@ test('bad URLs and schema names are refused with a clear error', async () => {
   assert.throws(() => new PostgresStore({ url: 'mysql://x' }), (e) => hasCode(e, 'STORE_UNAVAILABLE') && /postgres:\/\//.test(e.message));
   assert.throws(() => new PostgresStore({ url: 'postgres://127.0.0.1/test', schema: 'x; DROP' }), (e) => hasCode(e, 'STORE_QUERY_FAILED') && /schema/.test(e.message));
   assert.throws(() => new PostgresStore({ url: 'postgres://127.0.0.1/test', poolMax: 0 }), (e) => hasCode(e, 'STORE_UNAVAILABLE') && /max/.test(e.message));
+});
+
+test('engines migrating the same schema at once apply each migration exactly once', async () => {
+  const first = await openPostgres();
+  opened.push(first as OpenedStore<PostgresStore>);
+  const { PostgresStore: Ctor } = await import('../../../src/platform/store/postgres.js');
+  const others = Array.from({ length: 3 }, () => new Ctor({ url: DATABASE_URL, schema: first.location, poolMax: 2 }));
+  try {
+    const migrations = Array.from({ length: 5 }, (_, i) => ({ id: `race/00${i}`, up: `CREATE TABLE race_${i} (v INTEGER)` }));
+    const results = await Promise.all([first.store, ...others].map((s) => s.migrate(migrations)));
+    assert.deepEqual(results.flat().sort(), migrations.map((m) => m.id));
+    assert.deepEqual(await first.store.query('SELECT COUNT(*) AS n FROM schema_migrations'), [{ n: 5 }]);
+  } finally {
+    await Promise.all(others.map((s) => s.close()));
+  }
 });
