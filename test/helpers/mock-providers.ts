@@ -69,9 +69,9 @@ export class MockProviderServer {
   ) {}
 
   static async start(): Promise<MockProviderServer> {
-    let self: MockProviderServer | undefined;
+    const holder: { self?: MockProviderServer } = {};
     const server = createServer((req, res) => {
-      self!.handle(req, res).catch((err: unknown) => {
+      holder.self!.handle(req, res).catch((err: unknown) => {
         if (!res.headersSent) {
           res.writeHead(500, { 'content-type': 'application/json' });
           res.end(JSON.stringify({ error: { message: `mock failure: ${(err as Error).message}` } }));
@@ -81,8 +81,8 @@ export class MockProviderServer {
     server.keepAliveTimeout = 5_000;
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const { port } = server.address() as AddressInfo;
-    self = new MockProviderServer(server, `http://127.0.0.1:${port}`);
-    return self;
+    holder.self = new MockProviderServer(server, `http://127.0.0.1:${port}`);
+    return holder.self;
   }
 
   /** Scripts one model: a function of the request, or a fixed behavior. */

@@ -18,10 +18,10 @@ export interface ConsultRequest extends Question {
   fresh?: boolean;
 }
 
-/** The slice of the tiered cache the service needs. */
+/** The slice of the tiered cache (src/platform/cache) the service needs; a TieredCache fits as is. */
 export interface ConsultationCache {
-  get(key: string): Promise<ConsultationResult | undefined>;
-  set(key: string, value: ConsultationResult, ttlMs: number): Promise<void>;
+  get<T = unknown>(key: string): Promise<T | undefined>;
+  set<T>(key: string, value: T, options?: { ttl?: number }): Promise<void>;
 }
 
 /** Where finished consultations are kept (the store repository in the engine). */
@@ -204,7 +204,7 @@ export class ExpertsService {
       if (this.opts.cache && !req.fresh) {
         let hit: ConsultationResult | undefined;
         try {
-          hit = await this.opts.cache.get(`experts:consultation:${hash}`);
+          hit = await this.opts.cache.get<ConsultationResult>(`experts:consultation:${hash}`);
         } catch (err) {
           this.opts.onInternalError?.(err, 'cache');
         }
@@ -238,7 +238,7 @@ export class ExpertsService {
       this.m?.duration.record(performance.now() - t0);
       if (this.opts.cache && !result.degraded) {
         try {
-          await this.opts.cache.set(`experts:consultation:${hash}`, result, this.opts.cacheTtlMs ?? 3_600_000);
+          await this.opts.cache.set(`experts:consultation:${hash}`, result, { ttl: this.opts.cacheTtlMs ?? 3_600_000 });
         } catch (err) {
           this.opts.onInternalError?.(err, 'cache');
         }

@@ -20,6 +20,9 @@ function stem(word: string): string {
   let s = memo.get(word);
   if (s === undefined) {
     s = /^\p{L}+$/u.test(word) ? stemmer(word) : word;
+    // Porter undoubles a final consonant only after removing a suffix ("adding" → "ad", "add" → "add");
+    // undoubling every stem makes both "ad".
+    if (s.length > 2 && s.charCodeAt(s.length - 1) === s.charCodeAt(s.length - 2) && /\p{L}/u.test(s[s.length - 1]!)) s = s.slice(0, -1);
     if (memo.size > 10_000) memo.clear();
     memo.set(word, s);
   }
