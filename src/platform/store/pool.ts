@@ -96,6 +96,9 @@ export const POOL_METRICS = {
   closed: 'code_store_pool_connections_closed_total',
 } as const;
 
+/** The acquire-wait histogram's declaration (declaring it again with these options returns the same one). */
+export const ACQUIRE_WAIT_HISTOGRAM = { name: POOL_METRICS.acquireWait, help: 'Time to get a database connection from the pool', labelNames: ['pool'], unit: 'ms', max: 120_000 } as const;
+
 /** pg / Node errors that mean the connection (or the server) is gone, not that the SQL was wrong. */
 export function isConnectionError(err: unknown): boolean {
   if (!err || typeof err !== 'object') return false;
@@ -141,7 +144,7 @@ function instrumentsFor(metrics: MetricsRegistry): PoolInstruments {
   metrics.gaugeCallback({ name: POOL_METRICS.waiting, help: 'Callers waiting for a database connection', labelNames: ['pool'], collect: each((s) => s.waiting) });
   const inst: PoolInstruments = {
     live,
-    wait: metrics.histogram({ name: POOL_METRICS.acquireWait, help: 'Time to get a database connection from the pool', labelNames: ['pool'], unit: 'ms', max: 120_000 }),
+    wait: metrics.histogram(ACQUIRE_WAIT_HISTOGRAM),
     exhausted: metrics.counter({ name: POOL_METRICS.exhausted, help: 'Acquires refused: the wait queue was full or the wait timed out', labelNames: ['pool', 'reason'] }),
     opened: metrics.counter({ name: POOL_METRICS.opened, help: 'Database connections opened (churn)', labelNames: ['pool'] }),
     closed: metrics.counter({ name: POOL_METRICS.closed, help: 'Database connections closed (churn), by reason', labelNames: ['pool', 'reason'] }),
@@ -436,6 +439,11 @@ export class PgPool {
 
   private breakerState(): PoolStats['breaker'] {
     return this.breaker ? (this.breaker.state?.kind ?? 'closed') : 'none';
+  }
+
+  /** The `pool` label of this pool's metrics. */
+  get name(): string {
+    return this.opts.name;
   }
 
   stats(): PoolStats {

@@ -8,7 +8,7 @@ import { PostgresStore } from '../../../src/platform/store/postgres.js';
 import { DATABASE_URL } from '../../helpers/stores.js';
 import { tempWorkdir, testEngine } from '../../helpers/engine.js';
 
-test('DATABASE_URL selects PostgresStore with the store.* pool keys', async (t) => {
+test('DATABASE_URL selects PostgresStore with the store.* pool keys, pool KPIs and the store.copy flag', async (t) => {
   const w = tempWorkdir();
   t.after(w.cleanup);
   const schema = `t_engine_${process.pid}_${Date.now()}`;
@@ -31,6 +31,19 @@ test('DATABASE_URL selects PostgresStore with the store.* pool keys', async (t) 
     const text = engine.metrics.exposition();
     assert.match(text, new RegExp(`${POOL_METRICS.utilisation}\\{pool="main"\\} 0\\b`));
     assert.match(text, new RegExp(POOL_METRICS.opened));
+    // Pool KPIs: utilisation at 100% for longer than 30 s fires the default 85% warning rule.
+    const monitor = engine.observability.monitor;
+    const held = await Promise.all([store.pool.acquire(), store.pool.acquire(), store.pool.acquire()]);
+    const t0 = Date.now();
+    const first = monitor.tick(t0);
+    assert.deepEqual(first.kpis.find((k) => k.name === 'pool.utilization')?.value, 100);
+    assert.equal(first.kpis.find((k) => k.name === 'pool.utilization')?.state, 'warning');
+    const later = monitor.tick(t0 + 31_000);
+    const alert = later.alerts.find((a) => a.kpi === 'pool.utilization');
+    assert.equal(alert?.state, 'firing');
+    assert.equal(alert?.severity, 'warning');
+    assert.ok(later.kpis.some((k) => k.name === 'pool.wait_p95'));
+    for (const c of held) store.pool.release(c);
     // The flag switches COPY off at run time.
     await store.run('CREATE TABLE bulk (v INTEGER)');
     assert.equal(engine.flags.enabled('store.copy'), true);
