@@ -10,8 +10,9 @@
 import type { Logger } from 'pino';
 import { KPI_NAMES, httpInstruments, registerHttpKpis, registerProcessKpis, type HttpInstruments } from '../platform/metrics/builtin.js';
 import { createMonitor, type Monitor } from '../platform/metrics/monitor.js';
-import { logNotifier, type AlertNotifier, type HttpPost } from '../platform/metrics/notifiers.js';
-import { webhookNotifier } from '../platform/metrics/notifiers.js';
+import { httpClientPost, logNotifier, webhookNotifier, type AlertNotifier, type HttpPost } from '../platform/metrics/notifiers.js';
+import type { HttpClient } from '../platform/net/index.js';
+import { MetricsError } from '../platform/metrics/errors.js';
 import type { Registry } from '../platform/metrics/registry.js';
 import type { Store } from '../platform/store/types.js';
 import { alertRules, anomalyWatches, type AlertsConfig } from './config/sections/alerts.js';
@@ -25,6 +26,11 @@ export interface Observability {
   readonly metrics: Registry;
   /** Alert transitions from the store, newest first. */
   events(q?: AlertEventQuery): ReturnType<typeof listAlertEvents>;
+  /**
+   * Gives webhooks the engine's HTTP client. Built after observability (which comes first so every
+   * part can register KPIs), so the engine hands it over once it exists: `observability.useHttpClient(http)`.
+   */
+  useHttpClient(client: HttpClient): void;
   /** Starts sampling when `alerts.enabled` (the server calls it); idempotent. */
   start(): void;
   stop(): void;
@@ -36,20 +42,14 @@ export interface ObservabilityParts {
   config: ConfigManager;
   log: Logger;
   onClose: (name: string, close: () => Promise<void> | void) => void;
-  /** POST through the engine's HTTP client, for webhooks. Without it webhooks are not configured. */
-  post?: HttpPost;
 }
 
 export { KPI_NAMES };
 
-function notifiers(cfg: AlertsConfig, log: Logger, post: HttpPost | undefined): AlertNotifier[] {
+function notifiers(cfg: AlertsConfig, log: Logger, post: HttpPost): AlertNotifier[] {
   const out: AlertNotifier[] = [logNotifier(log)];
-  if (cfg.webhooks.length > 0 && post === undefined) {
-    log.warn({ webhooks: cfg.webhooks.length }, 'alerts.webhooks are configured but the engine has no HTTP client; only the log is notified');
-    return out;
-  }
   for (const w of cfg.webhooks) {
-    out.push(webhookNotifier({ url: w.url, post: post!, timeoutMs: w.timeoutMs, retries: w.retries, baseDelayMs: w.baseDelayMs, states: w.states }));
+    out.push(webhookNotifier({ url: w.url, post, timeoutMs: w.timeoutMs, retries: w.retries, baseDelayMs: w.baseDelayMs, states: w.states }));
   }
   return out;
 }
@@ -57,12 +57,18 @@ function notifiers(cfg: AlertsConfig, log: Logger, post: HttpPost | undefined): 
 export function buildObservability(parts: ObservabilityParts): Observability {
   const { metrics, store, config, log } = parts;
   const cfg = config.current.alerts;
+  // Webhooks post through whichever HTTP client the engine handed over (late: see useHttpClient).
+  let client: HttpPost | undefined;
+  const post: HttpPost = (url, body, opts) => {
+    if (client === undefined) return Promise.reject(new MetricsError('ALERT_WEBHOOK_FAILED', `webhook ${url}: the engine has no HTTP client yet`, { url, permanent: true }));
+    return client(url, body, opts);
+  };
   const monitor = createMonitor({
     metrics,
     rules: alertRules(cfg),
     anomaly: anomalyWatches(cfg),
     history: storeAlertHistory(store, { keep: cfg.historyKeep }),
-    notifiers: notifiers(cfg, log, parts.post),
+    notifiers: notifiers(cfg, log, post),
     log,
     intervalMs: cfg.intervalMs,
     derivedForMs: Math.round(cfg.derivedForSeconds * 1000),
@@ -77,7 +83,7 @@ export function buildObservability(parts: ObservabilityParts): Observability {
     try {
       monitor.setRules(alertRules(next.alerts));
       monitor.setAnomaly(anomalyWatches(next.alerts));
-      monitor.setNotifiers(notifiers(next.alerts, log, parts.post));
+      monitor.setNotifiers(notifiers(next.alerts, log, post));
       log.info({ rules: next.alerts.rules.length, anomaly: next.alerts.anomaly.length, webhooks: next.alerts.webhooks.length }, 'alert rules reloaded');
     } catch (err) {
       log.warn({ err: (err as Error).message }, 'alert config change refused; the previous rules stay');
@@ -95,6 +101,9 @@ export function buildObservability(parts: ObservabilityParts): Observability {
     http,
     metrics,
     events: (q) => listAlertEvents(store, q),
+    useHttpClient(http) {
+      client = httpClientPost(http);
+    },
     start() {
       if (config.current.alerts.enabled) monitor.start();
     },

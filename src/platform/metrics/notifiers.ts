@@ -7,7 +7,8 @@
  *   queue.push(event);
  *   await queue.drain();
  */
-import { Retry, Timeout, wrap } from '../resilience/index.js';
+import type { HttpClient } from '../net/index.js';
+import { parseRetryAfter, Retry, Timeout, wrap } from '../resilience/index.js';
 import type { AlertEvent, AlertEventState } from './alerts.js';
 import { hasCode } from '../errors.js';
 import { MetricsError } from './errors.js';
@@ -48,6 +49,19 @@ export type HttpPost = (
   body: string,
   opts: { headers: Record<string, string>; signal: AbortSignal; timeoutMs: number },
 ) => Promise<{ status: number; retryAfterMs?: number }>;
+
+/**
+ * HttpPost through the engine's HTTP client (pooled, bounded, with its breaker per origin). One
+ * attempt per call: the webhook notifier owns the retries and their backoff.
+ */
+export function httpClientPost(client: HttpClient): HttpPost {
+  return async (url, body, { headers, signal, timeoutMs }) => {
+    const res = await client.request(url, { method: 'POST', body, headers, signal, timeoutMs, maxAttempts: 1, idempotent: false });
+    await res.dump();
+    const retryAfterMs = parseRetryAfter(res.headers['retry-after']);
+    return retryAfterMs === undefined ? { status: res.status } : { status: res.status, retryAfterMs };
+  };
+}
 
 export interface WebhookOptions {
   url: string;

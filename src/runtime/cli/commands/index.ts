@@ -3,10 +3,11 @@ import type { CliContext } from '../context.js';
 import * as config from './config.js';
 import * as flags from './flags.js';
 import * as serve from './serve.js';
+import * as top from './top.js';
 
 export interface CommandModule {
   register(program: Command, ctx: CliContext): void;
 }
 
 /** Every codectl command, in --help order. Add one: import its module and append it. */
-export const commands: CommandModule[] = [serve, config, flags];
+export const commands: CommandModule[] = [serve, config, flags, top];
