@@ -10,6 +10,9 @@ import type { Config } from './config/schema.js';
 import { ConfigManager } from './config/versions.js';
 import { allMigrations } from './repositories/index.js';
 import { buildObservability, type Observability } from './observability.js';
+import { createExperts, type ExpertsService } from '../capabilities/experts/index.js';
+import { circleOptions, expertsSetup } from './config/sections/experts.js';
+import { consultationHistory } from './repositories/consultations.js';
 
 export interface EngineOptions extends LoadConfigOptions {
   /** A logger to use instead of building one (tests pass a silent one). */
@@ -58,6 +61,8 @@ export class Engine {
   // Parts added by later issues are declared here and assigned in createEngine().
   /** KPIs, alert rules, anomaly detection; later parts register their KPIs with `observability.monitor.kpis` (issue 3). */
   observability!: Observability;
+  /** The circle of experts: LLM providers and built-in reviewers, consultations, history (issue 10). */
+  experts!: ExpertsService;
 
   private readonly closers: Array<{ name: string; close: () => Promise<void> | void }> = [];
   private readonly readyChecks: ReadyCheck[] = [];
@@ -182,6 +187,21 @@ export async function createEngine(opts: EngineOptions = {}): Promise<Engine> {
 
     // Observability first: every part built after it registers its KPIs with engine.observability.monitor.kpis.
     engine.observability = buildObservability({ metrics, store, config, log, onClose: (name, close) => engine.onClose(name, close) });
+
+    // Circle of experts: providers behind their resilience policies, built-ins, history in the store.
+    // Keys are read from the environment only. Pass `cache` (the tiered cache) and `transport`
+    // (netTransport(engine.http)) here once the engine owns them; until then a private HttpClient.
+    const experts = createExperts(expertsSetup(loaded.config.experts), {
+      env: opts.env ?? process.env,
+      metrics,
+      history: consultationHistory(store),
+      onInternalError: (err, where) => log.warn({ err: (err as Error).message, where }, 'experts: cache or history failed; the consultation goes on'),
+    });
+    engine.experts = experts.service;
+    config.onChange((changes, cfg) => {
+      if (changes.some((c) => c.path.startsWith('experts.'))) experts.service.configure(circleOptions(cfg.experts), cfg.experts.batchConcurrency);
+    });
+    engine.onClose('experts', () => experts.close());
 
     if (opts.syncIntervalMs) engine.startSync(opts.syncIntervalMs);
     return engine;

@@ -18,3 +18,7 @@ export type { BatchItem, ConsultRequest, ConsultationCache, ConsultationHistory,
 export { consultationHash, canonicalJson } from './hash.js';
 export { parseAnswer, answerPrompt } from './answer.js';
 export * from './providers/index.js';
+export { createExperts } from './setup.js';
+export type { ExpertsDeps, ExpertsSetup } from './setup.js';
+export { providerPolicy } from './policy.js';
+export type { ProviderPolicyOptions } from './policy.js';

@@ -126,7 +126,8 @@ interface Instruments {
 export class ExpertsService {
   private readonly experts: readonly Expert[];
   private readonly byName: Map<string, Expert>;
-  private readonly circle: CircleOptions;
+  private circle: CircleOptions;
+  private batchConcurrency: number | undefined;
   private readonly clock: () => number;
   private readonly newId: () => string;
   private readonly running = new Map<string, { controller: AbortController; startedAt: number; done: Promise<void> }>();
@@ -143,6 +144,7 @@ export class ExpertsService {
       this.byName.set(e.name, e);
     }
     this.circle = { ...opts.circle };
+    this.batchConcurrency = opts.batchConcurrency;
     this.clock = opts.clock ?? Date.now;
     this.newId = opts.newId ?? newConsultationId;
     const reg = opts.metrics;
@@ -157,6 +159,17 @@ export class ExpertsService {
         }
       : null;
     reg?.gaugeCallback({ name: 'code_consultations_running', help: 'Background consultations running', collect: () => this.running.size });
+  }
+
+  /** Applies changed circle options (live config keys) to the consultations started from now on. */
+  configure(circle: CircleOptions, batchConcurrency?: number): void {
+    this.circle = { ...circle };
+    if (batchConcurrency !== undefined) this.batchConcurrency = batchConcurrency;
+  }
+
+  /** The circle options in force. */
+  options(): Readonly<CircleOptions> {
+    return this.circle;
   }
 
   /** The configured experts. */
@@ -312,7 +325,7 @@ export class ExpertsService {
     const max = this.opts.maxBatch ?? 100;
     if (!Array.isArray(requests) || requests.length === 0) throw new ExpertsError('EXPERTS_INVALID_REQUEST', 'batch: needs at least one consultation', { key: 'consultations' });
     if (requests.length > max) throw new ExpertsError('EXPERTS_INVALID_REQUEST', `batch: at most ${max} consultations`, { key: 'consultations', limit: max });
-    const concurrency = Math.max(1, Math.min(opts.concurrency ?? this.opts.batchConcurrency ?? 4, requests.length));
+    const concurrency = Math.max(1, Math.min(opts.concurrency ?? this.batchConcurrency ?? 4, requests.length));
     const out: BatchItem[] = new Array(requests.length);
     let next = 0;
     const worker = async (): Promise<void> => {

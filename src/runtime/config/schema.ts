@@ -1,6 +1,7 @@
 import { Type, type Static, type TObject } from '@sinclair/typebox';
 import { alertsSection } from './sections/alerts.js';
 import { dataSection } from './sections/data.js';
+import { expertsSection } from './sections/experts.js';
 import { logSection } from './sections/log.js';
 import { redisSection } from './sections/redis.js';
 import { serverSection } from './sections/server.js';
@@ -18,6 +19,7 @@ export const sections = {
   redis: redisSection,
   log: logSection,
   alerts: alertsSection,
+  experts: expertsSection,
 } satisfies Record<string, TObject>;
 
 export const ConfigSchema = Type.Object(sections, { additionalProperties: false });

@@ -71,6 +71,23 @@ export const errorCatalogue = {
   NET_CLOSED: { status: 503, exit: 1, description: 'The HTTP client was used after it was closed (shutting down).' },
   NET_BATCH_ITEM_TIMEOUT: { status: 504, exit: 1, description: 'One item of a batch ran past the per-item timeout.' },
   NET_BATCH_CANCELLED: { status: 499, exit: 1, description: 'A batch was aborted before this item ran.' },
+  // circle of experts
+  EXPERTS_INVALID_REQUEST: { status: 400, exit: 2, description: 'A consultation request is malformed (empty question, bad choices, context too large...); the message names the key.' },
+  EXPERTS_UNKNOWN_EXPERT: { status: 400, exit: 2, description: 'A consultation named an expert that is not configured (experts.providers, experts.builtin).' },
+  EXPERTS_NO_EXPERTS: { status: 503, exit: 1, description: 'No experts are configured to ask.' },
+  EXPERTS_CANCELLED: { status: 499, exit: 1, description: 'The consultation was cancelled (by its caller, or because the engine is shutting down).' },
+  EXPERTS_BUSY: { status: 503, exit: 1, description: 'As many background consultations as experts.maxRunning allows are running; retry later.' },
+  EXPERTS_NOT_FOUND: { status: 404, exit: 2, description: 'No consultation with that id (running, recent or in the history).' },
+  EXPERTS_CONFIG_INVALID: { status: 500, exit: 2, description: 'The experts section is inconsistent (unknown built-in, duplicate name, bad provider entry); the message names the key.' },
+  EXPERTS_PROVIDER_NO_KEY: { status: 502, exit: 1, description: 'A provider\'s apiKeyEnv names an environment variable that is not set; the expert is reported as an error.' },
+  EXPERTS_PROVIDER_HTTP: { status: 502, exit: 1, description: 'A provider answered with an error status (or an error inside its stream).' },
+  EXPERTS_PROVIDER_RATE_LIMITED: { status: 429, exit: 1, description: 'A provider answered 429 (rate limited); retried with backoff honouring Retry-After.' },
+  EXPERTS_PROVIDER_NETWORK: { status: 502, exit: 1, description: 'A provider could not be reached (connection refused, reset, DNS, TLS).' },
+  EXPERTS_PROVIDER_STREAM_CUT: { status: 502, exit: 1, description: 'A provider\'s response ended before it was complete (stream cut midway).' },
+  EXPERTS_PROVIDER_BAD_RESPONSE: { status: 502, exit: 1, description: 'A provider\'s body or stream event was not the JSON its protocol promises; retried once.' },
+  EXPERTS_PROVIDER_TOO_LARGE: { status: 502, exit: 1, description: 'A provider\'s response exceeded the size limit (4 MiB, 1 MiB per line/event).' },
+  EXPERTS_ANSWER_INVALID: { status: 502, exit: 1, description: 'An expert\'s answer did not match the answer schema (or the choices), even after one retry.' },
+  EXPERTS_INTERNAL: { status: 500, exit: 1, description: 'A consultation failed for an unexpected reason; the message says what.' },
 } as const satisfies Record<string, ErrorEntry>;
 
 export type ErrorCodeName = keyof typeof errorCatalogue;

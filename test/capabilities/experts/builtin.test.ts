@@ -131,6 +131,7 @@ describe('built-in experts', () => {
     assert.equal(parseMemoryMb('1Gi'), 1024);
     assert.equal(Math.round(parseMemoryMb('1G')!), 954);
     assert.equal(parseMemoryMb('lots'), null);
+    assert.equal(parseMemoryMb(536870912), 512, 'a bare number is bytes, as the spec capability normalises it');
     assert.equal(readReviewInput('text'), null);
     assert.deepEqual(readReviewInput({ spec: { services: { web: { ports: ['127.0.0.1:80:8080'] } } } })!.spec!.services[0]!.ports, [{ port: 80, public: false, protocol: null, tls: null }]);
   });

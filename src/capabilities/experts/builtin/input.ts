@@ -75,9 +75,15 @@ export function parseCpu(v: unknown): number | null {
   return m[2] ? x / 1000 : x;
 }
 
-/** Memory in MiB: 512 (MiB), "512Mi", "1Gi", "1G", "256M", "1048576k", "2147483648". */
+/**
+ * Memory in MiB from "512Mi", "1Gi", "1G", "256M", "1048576k", or a bare number of bytes (as the
+ * spec capability normalises it, and as docker-compose's mem_limit means it).
+ */
 export function parseMemoryMb(v: unknown): number | null {
-  if (typeof v === 'number') return nonNeg(v);
+  if (typeof v === 'number') {
+    const b = nonNeg(v);
+    return b === null ? null : b / 1048576;
+  }
   if (typeof v !== 'string') return null;
   const m = /^\s*(\d+(?:\.\d+)?)\s*([kmgt]i?b?|b)?\s*$/i.exec(v);
   if (!m) return null;
@@ -211,11 +217,15 @@ function logs(v: unknown): ReviewLogs | null {
   if (isObj(v.levels)) for (const [k, n] of Object.entries(v.levels)) if (typeof n === 'number' && n >= 0) levels[k.toLowerCase()] = n;
   const counted = Object.values(levels).reduce((a, b) => a + b, 0);
   const lines = nonNeg(v.lines ?? v.total ?? v.totalLines) ?? counted;
+  // `top` (all lines) and `topProblems` (warn and worse) of the log analysis, each message once.
   const top: ReviewLogs['top'] = [];
-  const topRaw = v.top ?? v.topMessages;
-  if (Array.isArray(topRaw)) {
-    for (const t of topRaw.slice(0, REVIEW_LIMITS.top)) {
-      if (isObj(t) && typeof t.message === 'string') top.push({ message: t.message, count: nonNeg(t.count) ?? 1, level: str(t.level)?.toLowerCase() ?? null });
+  const seen = new Set<string>();
+  for (const list of [v.topProblems, v.top ?? v.topMessages]) {
+    if (!Array.isArray(list)) continue;
+    for (const t of list.slice(0, REVIEW_LIMITS.top)) {
+      if (!isObj(t) || typeof t.message !== 'string' || seen.has(t.message) || top.length >= REVIEW_LIMITS.top) continue;
+      seen.add(t.message);
+      top.push({ message: t.message, count: nonNeg(t.count) ?? 1, level: str(t.level)?.toLowerCase() ?? null });
     }
   }
   return { lines, levels, top };

@@ -1,3 +1,4 @@
+import { isCodeError } from '../../../platform/errors.js';
 import { ExpertsError, type ExpertsErrorCode } from '../errors.js';
 import type { Usage } from '../types.js';
 import { StreamLimitError, readText } from './streams.js';
@@ -122,7 +123,11 @@ export abstract class BaseProvider implements ChatProvider {
       });
     } catch (err) {
       if (signal.aborted) throw err;
-      throw this.error('EXPERTS_PROVIDER_NETWORK', `cannot reach ${url}: ${(err as Error).message}`, { retryable: true }, err);
+      // The client's own refusals (an open per-origin breaker, a full connection queue) are not worth
+      // an immediate retry; anything else on the way is.
+      const code = isCodeError(err) ? err.code : undefined;
+      const refused = code === 'RESILIENCE_BREAKER_OPEN' || code === 'RESILIENCE_BULKHEAD_FULL' || code === 'RESILIENCE_BULKHEAD_WAIT' || code === 'NET_CLOSED';
+      throw this.error('EXPERTS_PROVIDER_NETWORK', `cannot reach ${url}: ${(err as Error).message}`, { retryable: !refused, ...(code ? { cause: code } : {}) }, err);
     }
   }
 

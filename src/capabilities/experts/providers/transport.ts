@@ -42,3 +42,25 @@ export function undiciTransport(opts: { dispatcher?: Dispatcher; headersTimeoutM
     },
   };
 }
+
+/** The part of the platform HttpClient (src/platform/net) a transport uses. */
+export interface NetClientLike {
+  request(
+    url: string,
+    options: { method: string; headers: Record<string, string>; body?: string | null; signal: AbortSignal; maxAttempts: number; idempotent: boolean },
+  ): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: AsyncIterable<Uint8Array> }>;
+}
+
+/**
+ * A transport over the engine's pooled HTTP client: its per-origin pools, connection cap, timeouts,
+ * decompression, per-origin breaker and metrics. One attempt per call: the expert's own policy
+ * (providerPolicy) decides about retries, since it knows which provider errors are worth one.
+ */
+export function netTransport(client: NetClientLike): HttpTransport {
+  return {
+    async request(req) {
+      const res = await client.request(req.url, { method: req.method, headers: req.headers, body: req.body ?? null, signal: req.signal, maxAttempts: 1, idempotent: false });
+      return { status: res.status, headers: res.headers, body: res.body };
+    },
+  };
+}
