@@ -20,11 +20,10 @@ import type { Dispatcher } from 'undici';
 import type { Counter, Histogram, Labels, MetricsRegistry } from '../metrics/types.js';
 import { CircuitBreaker } from '../resilience/breaker.js';
 import type { BreakerStats, CircuitBreakerOptions } from '../resilience/breaker.js';
-import { FIRST_ATTEMPT } from '../resilience/context.js';
+import { sleep } from '../resilience/context.js';
 import { isResilienceError } from '../resilience/errors.js';
 import { Gate } from '../resilience/gate.js';
-import { Retry, idempotent, parseRetryAfter } from '../resilience/retry.js';
-import type { ExecuteContext } from '../resilience/types.js';
+import { backoffDelay, parseRetryAfter } from '../resilience/retry.js';
 import { batch } from './batch.js';
 import type { BatchOptions, Settled } from './batch.js';
 import { NetError, isNetError } from './errors.js';
@@ -127,6 +126,8 @@ const RETRY_STATUSES = new Set([408, 429, 502, 503, 504]);
 /** Errors of a socket that died under a request before any response: a closed keep-alive socket. */
 const STALE_SOCKET_CODES = new Set(['UND_ERR_SOCKET', 'ECONNRESET', 'EPIPE']);
 const MAX_URL_LENGTH = 16_384;
+const NO_OPTIONS: RequestOptions = Object.freeze({});
+const noop = (): void => {};
 const DEFAULT_MAX_RESPONSE_BYTES = 16 * 1024 * 1024;
 
 /** Thrown inside the policies for a status the breaker or the retry must see; unwrapped to a response at the end. */
@@ -150,10 +151,13 @@ interface OriginState {
   breaker: CircuitBreaker | undefined;
   labels: Labels;
   byClass: Labels[]; // index: status / 100 (0 = transport error)
+  backoffLabels: Labels;
+  staleLabels: Labels;
   requests: number;
   errors: number;
   retries: number;
   staleSocketReplays: number;
+  /** Use sequence number, for least-recently-used eviction. */
   lastUsed: number;
 }
 
@@ -176,8 +180,7 @@ function checkOption(key: string, value: number | undefined, dflt: number, min: 
 export class HttpClient {
   private readonly origins = new Map<string, OriginState>();
   private readonly gate: Gate;
-  private readonly retries: Retry[] = [];
-  private readonly retryOptions: ConstructorParameters<typeof Retry>[0];
+  private readonly retryOptions: { baseDelayMs: number; maxDelayMs: number; maxElapsedMs: number; random: () => number };
   private readonly defaultAttempts: number;
   private readonly poolOptions: Pool.Options;
   private readonly h2Switch: () => boolean;
@@ -192,6 +195,7 @@ export class HttpClient {
   private readonly instruments: Instruments | undefined;
   private readonly baseHeaders: Record<string, string>;
   private closed = false;
+  private useCounter = 0;
   private readonly releaseSlot = (): void => this.gate.release();
 
   constructor(options: HttpClientOptions = {}) {
@@ -220,16 +224,10 @@ export class HttpClient {
     const r = options.retry ?? {};
     this.defaultAttempts = checkOption('retry.maxAttempts', r.maxAttempts, 3, 1, 20);
     this.retryOptions = {
-      name: 'http',
       baseDelayMs: checkOption('retry.baseDelayMs', r.baseDelayMs, 100, 0, 600_000),
       maxDelayMs: checkOption('retry.maxDelayMs', r.maxDelayMs, 10_000, 0, 3_600_000),
       maxElapsedMs: checkOption('retry.maxElapsedMs', r.maxElapsedMs, 30_000, 0, 86_400_000),
-      ...(r.random ? { random: r.random } : {}),
-      retryOn: (err) => isRetriable(err),
-      onRetry: ({ error }) => {
-        // The connection of a failed attempt must be freed before the wait.
-        if (error instanceof StatusFailure) error.response.body.resume().on('error', () => {});
-      },
+      random: r.random ?? Math.random,
     };
     this.breakerOptions = options.breaker;
     this.metrics = options.metrics;
@@ -275,7 +273,7 @@ export class HttpClient {
    * retries of idempotent requests on 408/429/502/503/504 and transport errors). Read or `dump()`
    * the body: the connection slot is held until it ends.
    */
-  async request(url: string | URL, options: RequestOptions = {}): Promise<HttpResponse> {
+  async request(url: string | URL, options: RequestOptions = NO_OPTIONS): Promise<HttpResponse> {
     if (this.closed) throw new NetError('NET_CLOSED', 'http client is closed');
     const { st, path } = this.resolve(url);
     const method = options.method ?? 'GET';
@@ -287,24 +285,10 @@ export class HttpClient {
     }
     const replayable = body === undefined || body === null || typeof body === 'string' || body instanceof Uint8Array;
     const canRetry = replayable && (options.idempotent ?? IDEMPOTENT_METHODS.has(method));
-    const attempts = options.maxAttempts === undefined ? this.defaultAttempts : checkOption('maxAttempts', options.maxAttempts, 1, 1, 20);
-
-    let signal = options.signal;
+    const attempts = !canRetry ? 1 : options.maxAttempts === undefined ? this.defaultAttempts : checkOption('maxAttempts', options.maxAttempts, 1, 1, 20);
     const timeoutMs = options.timeoutMs ?? this.timeoutMs;
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    let controller: AbortController | undefined;
-    let onCallerAbort: (() => void) | undefined;
-    if (timeoutMs > 0) {
-      controller = new AbortController();
-      const ctl = controller;
-      timer = setTimeout(() => ctl.abort(new NetError('NET_TIMEOUT', `${method} ${st.origin}: no response within ${timeoutMs} ms`, { origin: st.origin, method, timeoutMs })), timeoutMs);
-      if (signal) {
-        const caller = signal;
-        if (caller.aborted) ctl.abort(caller.reason);
-        else caller.addEventListener('abort', (onCallerAbort = () => ctl.abort(caller.reason)), { once: true });
-      }
-      signal = controller.signal;
-    }
+    const deadline = timeoutMs > 0 ? new Deadline(timeoutMs, options.signal, method, st.origin) : undefined;
+    const signal = deadline ? deadline.signal : options.signal;
 
     const slot = this.gate.acquire(signal);
     if (slot !== true) {
@@ -312,43 +296,37 @@ export class HttpClient {
       try {
         await slot;
       } catch (err) {
-        cleanup();
+        deadline?.clear();
         throw err;
       }
       this.instruments?.poolWait.record(performance.now() - t0, st.labels);
     }
-    st.lastUsed = Date.now();
+    st.lastUsed = ++this.useCounter;
     st.requests++;
     let res: Dispatcher.ResponseData;
     try {
-      const op = (ctx: ExecuteContext): Promise<Dispatcher.ResponseData> => this.guarded(st, path, method, headers, body, ctx, canRetry, attempts);
-      res = canRetry && attempts > 1 ? await this.retryFor(attempts).execute(idempotent(op), signal) : await op(signal ? { signal, attempt: 1 } : FIRST_ATTEMPT);
+      res = await this.send(st, path, method, headers, body, signal, canRetry, attempts);
     } catch (err) {
-      cleanup();
+      deadline?.clear();
       // A 5xx (or a retriable status on the last attempt) travelled as an error through the breaker
-      // and the retry; the caller gets it as the response it is.
-      if (err instanceof StatusFailure) return this.respond(err.response, st, method, options);
+      // and the retries; the caller gets it as the response it is.
+      if (err instanceof StatusFailure) return this.respond(err.response, st, options);
       this.gate.release();
       throw this.failure(err, st, method, options.signal);
     }
-    cleanup();
-    return this.respond(res, st, method, options);
-
-    function cleanup(): void {
-      if (timer !== undefined) clearTimeout(timer);
-      if (onCallerAbort !== undefined) options.signal!.removeEventListener('abort', onCallerAbort);
-    }
+    deadline?.clear();
+    return this.respond(res, st, options);
   }
 
   /** GET (by default) and parse JSON; a status >= 400 throws NET_HTTP_STATUS with status and Retry-After in details. */
-  async getJson<T = unknown>(url: string | URL, options: RequestOptions = {}): Promise<T> {
+  async getJson<T = unknown>(url: string | URL, options: RequestOptions = NO_OPTIONS): Promise<T> {
     const res = await this.request(url, options);
     await res.throwIfError();
     return res.json() as Promise<T>;
   }
 
   /** GET (by default) and read the body as text; a status >= 400 throws NET_HTTP_STATUS. */
-  async getText(url: string | URL, options: RequestOptions = {}): Promise<string> {
+  async getText(url: string | URL, options: RequestOptions = NO_OPTIONS): Promise<string> {
     const res = await this.request(url, options);
     await res.throwIfError();
     return res.text();
@@ -433,10 +411,15 @@ export class HttpClient {
     const slash = schemeEnd < 0 ? -1 : href.indexOf('/', schemeEnd + 3);
     let key = slash < 0 ? href : href.slice(0, slash);
     let path = slash < 0 ? '/' : href.slice(slash);
-    const q = key.search(/[?#]/);
-    if (q >= 0) {
-      path = '/' + key.slice(q);
-      key = key.slice(0, q);
+    if (slash < 0) {
+      // "http://host?x" or "http://host#x": the query starts the path.
+      const q = key.indexOf('?');
+      const h = key.indexOf('#');
+      const cut = q < 0 ? h : h < 0 ? q : Math.min(q, h);
+      if (cut >= 0) {
+        path = '/' + key.slice(cut);
+        key = key.slice(0, cut);
+      }
     }
     const hash = path.indexOf('#');
     if (hash >= 0) path = path.slice(0, hash);
@@ -477,11 +460,13 @@ export class HttpClient {
             }),
       labels: { origin },
       byClass: ['error', '1xx', '2xx', '3xx', '4xx', '5xx'].map((c) => ({ origin, class: c })),
+      backoffLabels: { origin, kind: 'backoff' },
+      staleLabels: { origin, kind: 'stale-socket' },
       requests: 0,
       errors: 0,
       retries: 0,
       staleSocketReplays: 0,
-      lastUsed: Date.now(),
+      lastUsed: ++this.useCounter,
     };
     this.origins.set(key, st);
     return st;
@@ -498,11 +483,6 @@ export class HttpClient {
     oldest.h2?.close().catch(() => {});
   }
 
-  /** One Retry per attempt count (1..20), built on first use. */
-  private retryFor(attempts: number): Retry {
-    return (this.retries[attempts] ??= new Retry({ ...this.retryOptions, maxAttempts: attempts }));
-  }
-
   private wantsH2(st: OriginState): boolean {
     return (st.secure || this.h2c) && this.h2Switch();
   }
@@ -516,23 +496,37 @@ export class HttpClient {
     return st.h1;
   }
 
-  /** One attempt through the origin's breaker. */
-  private guarded(
+  /** Attempts through the origin's breaker, retried with backoff (full jitter, Retry-After) when idempotent. */
+  private async send(
     st: OriginState,
     path: string,
     method: string,
     headers: Record<string, string | string[] | undefined>,
     body: string | Uint8Array | Readable | null | undefined,
-    ctx: ExecuteContext,
-    canRetry: boolean,
+    signal: AbortSignal | undefined,
+    replayable: boolean,
     attempts: number,
   ): Promise<Dispatcher.ResponseData> {
-    if (ctx.attempt > 1) {
-      st.retries++;
-      this.instruments?.retries.inc({ origin: st.origin, kind: 'backoff' });
+    const started = attempts > 1 ? Date.now() : 0;
+    for (let attempt = 1; ; attempt++) {
+      const more = attempt < attempts;
+      try {
+        return await (st.breaker
+          ? st.breaker.execute(() => this.attempt(st, path, method, headers, body, signal, replayable, more), signal)
+          : this.attempt(st, path, method, headers, body, signal, replayable, more));
+      } catch (err) {
+        if (!more || signal?.aborted || !isRetriable(err)) throw err;
+        const retryAfter = err instanceof StatusFailure ? err.retryAfterMs : undefined;
+        const r = this.retryOptions;
+        const delayMs = Math.max(retryAfter ?? 0, backoffDelay(attempt, r.baseDelayMs, r.maxDelayMs, r.random));
+        if (Date.now() + delayMs - started > r.maxElapsedMs) throw err;
+        // The connection of the failed attempt is freed before the wait.
+        if (err instanceof StatusFailure) err.response.body.resume().on('error', noop);
+        st.retries++;
+        this.instruments?.retries.inc(st.backoffLabels);
+        await sleep(delayMs, signal);
+      }
     }
-    const run = (): Promise<Dispatcher.ResponseData> => this.attempt(st, path, method, headers, body, ctx.signal, canRetry, canRetry && ctx.attempt < attempts);
-    return st.breaker ? st.breaker.execute(run, ctx.signal) : run();
   }
 
   private async attempt(
@@ -541,42 +535,44 @@ export class HttpClient {
     method: string,
     headers: Record<string, string | string[] | undefined>,
     body: string | Uint8Array | Readable | null | undefined,
-    signal: AbortSignal,
+    signal: AbortSignal | undefined,
     replayable: boolean,
     moreAttempts: boolean,
   ): Promise<Dispatcher.ResponseData> {
-    const t0 = performance.now();
+    const t0 = this.instruments === undefined ? 0 : performance.now();
     let res: Dispatcher.ResponseData;
+    // undici listens on a given signal per request: hand it only a signal somebody can abort.
+    const opts: Dispatcher.RequestOptions = signal === undefined ? { path, method, headers, body } : { path, method, headers, body, signal };
     try {
       try {
-        res = await this.pool(st).request({ path, method, headers, body, signal });
+        res = await this.pool(st).request(opts);
       } catch (err) {
         // The server closed a kept-alive socket as we reused it: nothing was processed, so an
         // idempotent request goes again at once on a fresh connection (not counted as an attempt).
-        if (!replayable || signal.aborted || !STALE_SOCKET_CODES.has((err as { code?: string }).code ?? '')) throw err;
+        if (!replayable || signal?.aborted || !STALE_SOCKET_CODES.has((err as { code?: string }).code ?? '')) throw err;
         st.staleSocketReplays++;
-        this.instruments?.retries.inc({ origin: st.origin, kind: 'stale-socket' });
-        res = await this.pool(st).request({ path, method, headers, body, signal });
+        this.instruments?.retries.inc(st.staleLabels);
+        res = await this.pool(st).request(opts);
       }
     } catch (err) {
       // Mapped here, inside the breaker, so it can tell a caller abort (not counted) from a failure.
       throw toNetError(err, st.origin, method, signal);
     }
     const status = res.statusCode;
-    this.instruments?.duration.record(performance.now() - t0, st.labels);
+    if (this.instruments !== undefined) this.instruments.duration.record(performance.now() - t0, st.labels);
     if (status >= 500 || (moreAttempts && RETRY_STATUSES.has(status))) {
       throw new StatusFailure(res, parseRetryAfter(res.headers['retry-after']), st.origin, method);
     }
     return res;
   }
 
-  private respond(res: Dispatcher.ResponseData, st: OriginState, method: string, options: RequestOptions): HttpResponse {
+  private respond(res: Dispatcher.ResponseData, st: OriginState, options: RequestOptions): HttpResponse {
     const cls = (res.statusCode / 100) | 0;
     this.instruments?.requests.inc(st.byClass[cls] ?? st.byClass[0]);
     // The slot (one of maxConnections) is held until the body is done: read, dumped or destroyed.
     // undici's body stream always closes (autoDestroy), whatever way it ends.
     res.body.once('close', this.releaseSlot);
-    return new HttpResponse(res, st.origin, method, options.maxResponseBytes ?? this.maxResponseBytes, options.decompress ?? this.decompress);
+    return new HttpResponse(res, st.origin, options.method ?? 'GET', options.maxResponseBytes ?? this.maxResponseBytes, options.decompress ?? this.decompress);
   }
 
   private failure(err: unknown, st: OriginState, method: string, callerSignal: AbortSignal | undefined): unknown {
@@ -638,6 +634,37 @@ function redact(href: string): string {
   return base.replace(/\/\/[^/@]*@/, '//').slice(0, 200);
 }
 
+/** The overall timeout of one request, linked to the caller's signal. */
+class Deadline {
+  private readonly controller = new AbortController();
+  private readonly timer: ReturnType<typeof setTimeout>;
+  private readonly caller: AbortSignal | undefined;
+
+  constructor(ms: number, caller: AbortSignal | undefined, method: string, origin: string) {
+    this.caller = caller;
+    const controller = this.controller;
+    this.timer = setTimeout(() => controller.abort(new NetError('NET_TIMEOUT', `${method} ${origin}: no response within ${ms} ms`, { origin, method, timeoutMs: ms })), ms);
+    if (caller) {
+      if (caller.aborted) controller.abort(caller.reason);
+      else caller.addEventListener('abort', this, { once: true });
+    }
+  }
+
+  get signal(): AbortSignal {
+    return this.controller.signal;
+  }
+
+  /** The caller aborted (EventListener object form: no closure per request). */
+  handleEvent(): void {
+    this.controller.abort(this.caller!.reason);
+  }
+
+  clear(): void {
+    clearTimeout(this.timer);
+    this.caller?.removeEventListener('abort', this);
+  }
+}
+
 /** A response at its headers; the body is read once, through one of the methods or as a stream. */
 export class HttpResponse {
   readonly status: number;
@@ -682,8 +709,7 @@ export class HttpResponse {
   bytes(): Promise<Buffer> {
     const limit = this.limit;
     const declared = Number(this.headers['content-length']);
-    const compressed = this.decompress && typeof this.headers['content-encoding'] === 'string' && this.headers['content-encoding'] !== 'identity';
-    if (!compressed && declared > limit) {
+    if (!this.compressed() && declared > limit) {
       this.raw.body.destroy();
       return Promise.reject(this.tooLarge(declared));
     }
@@ -711,7 +737,23 @@ export class HttpResponse {
   }
 
   async text(): Promise<string> {
+    // Fast path: an uncompressed body of declared, allowed length goes through undici's own reader.
+    if (this.stream === undefined && !this.compressed()) {
+      const declared = Number(this.headers['content-length']);
+      if (declared >= 0 && declared <= this.limit) {
+        try {
+          return await this.raw.body.text();
+        } catch (err) {
+          throw toNetError(err, this.origin, this.method, undefined);
+        }
+      }
+    }
     return (await this.bytes()).toString('utf8');
+  }
+
+  private compressed(): boolean {
+    const enc = this.headers['content-encoding'];
+    return this.decompress && typeof enc === 'string' && enc !== 'identity';
   }
 
   async json<T = unknown>(): Promise<T> {
