@@ -21,12 +21,16 @@ if (!existsSync(join(root, 'dist/runtime/cli/main.js'))) execFileSync(process.ex
 
 const work = mkdtempSync(join(tmpdir(), 'code-bench-server-'));
 const env = { PATH: process.env.PATH, HOME: process.env.HOME, CODE_LOG_LEVEL: 'warn', CODE_SERVER_PORT: '0' };
+const spawnedAt = performance.now();
 const ours = await startChild(process.execPath, [join(root, 'dist/runtime/cli/main.js'), 'serve'], /Server listening at (http:\/\/[\d.:]+)/, { cwd: work, env: { ...env, CODE_LOG_LEVEL: 'info' } });
 const bare = await startChild(process.execPath, [join(root, 'bench/_bare-fastify.mjs')], /BARE listening on (http:\/\/[\d.:]+)/, { cwd: root });
 const oursUrl = ours.match[1]!;
+const startupMs = performance.now() - spawnedAt; // spawn → listening (the /health route is registered before listen)
 const bareUrl = bare.match[1]!;
 
 try {
+  const health = await fetch(`${oursUrl}/health`);
+  emit({ bench: 'server.startup', startup_ms: round(performance.now() - spawnedAt, 0), listening_ms: round(startupMs, 0), health_status: health.status, target_ms: 5000 });
   await new Promise((r) => setTimeout(r, 3000)); // idle after start-up
   emit({ bench: 'server.idle_rss', rss_mb: round(rssMb(ours.child.pid!), 1), peer: 'limit:bare-fastify', peer_rss_mb: round(rssMb(bare.child.pid!), 1), target_mb: 80 });
 
