@@ -5,6 +5,7 @@ export type { KernelErrorCode } from './errors.js';
 export { KernelMonitor } from './monitor.js';
 export type { ImplSnapshot, KernelMonitorSnapshot, KernelSnapshot } from './monitor.js';
 export { jsKernels, createJsLineScanner } from './js.js';
+export { maskedHash, maskText } from './masked.js';
 export { DEFAULT_WASM_URL, loadKernelModule, createWasmKernels, createWasmLineScanner } from './wasm.js';
 export type { WasmLoad } from './wasm.js';
 export type { WasmModule } from './wasm-api.js';

@@ -2,6 +2,7 @@
 // `kernels.wasm` is off or the module did not load, and they are the reference in the property tests.
 // Float reductions accumulate in f64 (the WASM kernels accumulate in f32 lanes, as numpy float32
 // does), so the two agree within the f32 rounding bound, not bit for bit.
+import { maskedHash } from './masked.js';
 import type { F32Stats, KernelFunctions, LineScanner } from './types.js';
 
 function sum(a: Float32Array): number {
@@ -130,7 +131,7 @@ function jaccard(a: Uint32Array, b: Uint32Array): number {
   return union === 0 ? 1 : inter / union;
 }
 
-export const jsKernels: KernelFunctions = { impl: 'js', sum, dot, stats, percentile, countByte, indexOf, byteOffsets, popcount, jaccard };
+export const jsKernels: KernelFunctions = { impl: 'js', sum, dot, stats, percentile, countByte, indexOf, byteOffsets, popcount, jaccard, maskedHash };
 
 /** A line scanner on a plain Buffer, splitting with Buffer#indexOf. */
 export function createJsLineScanner(capacity: number): LineScanner {
@@ -149,6 +150,9 @@ export function createJsLineScanner(capacity: number): LineScanner {
         i = view.indexOf(10, i + 1);
       }
       return c;
+    },
+    hash(start: number, end: number, seed: number): number {
+      return maskedHash(buffer, start, end, seed);
     },
   };
 }

@@ -61,6 +61,8 @@ export interface Kernels extends LineScannerFactory {
   byteOffsets(buf: Uint8Array, byte: number, out: Int32Array): number;
   popcount(bits: Uint32Array): number;
   jaccard(a: Uint32Array, b: Uint32Array): number;
+  /** 53-bit hash of buf[start, end) with words that carry digits or long hex masked (masked.ts). */
+  maskedHash(buf: Uint8Array, start?: number, end?: number, seed?: number): number;
   readonly monitor: KernelMonitor;
   /** The implementation the next call will use. */
   active(): KernelImpl;
@@ -233,6 +235,14 @@ export function createKernels(opts: KernelsOptions = {}): Kernels {
       if (a.length !== b.length) invalid('jaccard: bitsets differ in length', { kernel: 'jaccard', a: a.length, b: b.length });
       return run('jaccard', a.length, (k) => k.jaccard(a, b));
     },
+    maskedHash(buf, start = 0, end = buf.length, seed = 0) {
+      checkBytes('maskedHash', buf, 'buf');
+      if (!Number.isInteger(start) || !Number.isInteger(end) || start < 0 || end > buf.length || start > end) {
+        invalid('maskedHash: need 0 <= start <= end <= buf.length', { kernel: 'maskedHash', start, end, length: buf.length });
+      }
+      if (!Number.isInteger(seed)) invalid('maskedHash: seed must be an integer', { kernel: 'maskedHash', seed });
+      return run('maskedHash', end - start, (k) => k.maskedHash(buf, start, end, seed | 0));
+    },
     active() {
       return wasm !== null && useWasm() ? 'wasm' : 'js';
     },
@@ -253,6 +263,7 @@ export function createKernels(opts: KernelsOptions = {}): Kernels {
       }
       const scanner = inner ?? createJsLineScanner(capacity);
       const counters = monitor.of('byteOffsets', scanner.impl);
+      const hashCounters = monitor.of('maskedHash', scanner.impl);
       // a scan covers a whole chunk, so timing every one costs nothing noticeable
       return {
         impl: scanner.impl,
@@ -264,6 +275,11 @@ export function createKernels(opts: KernelsOptions = {}): Kernels {
           const n = scanner.scan(length);
           monitor.time('byteOffsets', scanner.impl, performance.now() - t0, length);
           return n;
+        },
+        // called once per log line: counted (a field bump), not timed
+        hash: (start: number, end: number, seed: number): number => {
+          hashCounters.calls++;
+          return scanner.hash(start, end, seed);
         },
       };
     },
@@ -293,6 +309,7 @@ export function createKernels(opts: KernelsOptions = {}): Kernels {
         ['byteOffsets', bytes.length, (k) => k.byteOffsets(bytes, 10, out)],
         ['popcount', n, (k) => k.popcount(bits)],
         ['jaccard', n, (k) => k.jaccard(bits, bits2)],
+        ['maskedHash', bytes.length, (k) => k.maskedHash(bytes, 0, bytes.length, 0)],
       ];
       for (const [name, elements, call] of work) {
         for (const k of impls) {

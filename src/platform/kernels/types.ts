@@ -2,7 +2,7 @@
 export type KernelImpl = 'wasm' | 'js';
 
 /** The kernels every implementation provides (the WASM module and its JS twins). */
-export const KERNEL_NAMES = ['sum', 'dot', 'stats', 'percentile', 'countByte', 'indexOf', 'byteOffsets', 'popcount', 'jaccard'] as const;
+export const KERNEL_NAMES = ['sum', 'dot', 'stats', 'percentile', 'countByte', 'indexOf', 'byteOffsets', 'popcount', 'jaccard', 'maskedHash'] as const;
 export type KernelName = (typeof KERNEL_NAMES)[number];
 
 /** mean, population variance, min and max of a float vector (NaN for each when it is empty). */
@@ -38,6 +38,8 @@ export interface KernelFunctions {
   popcount(bits: Uint32Array): number;
   /** |A ∩ B| / |A ∪ B| of two bitsets of the same length; 1 when both are empty. */
   jaccard(a: Uint32Array, b: Uint32Array): number;
+  /** 53-bit hash of buf[start, end) with number-bearing words masked (see masked.ts). */
+  maskedHash(buf: Uint8Array, start: number, end: number, seed: number): number;
 }
 
 /**
@@ -53,6 +55,8 @@ export interface LineScanner {
   readonly ends: Int32Array;
   /** Finds every '\n' in buffer[0, length); returns how many (their offsets are in `ends`). */
   scan(length: number): number;
+  /** maskedHash of buffer[start, end), in place (no copy). */
+  hash(start: number, end: number, seed: number): number;
 }
 
 /** Anything that can hand out line scanners (the Kernels facade does). */

@@ -22,9 +22,10 @@ interface Exports {
   indexOfBytes(ph: number, n: number, pn: number, m: number, from: number): number;
   popcount(p: number, words: number): number;
   jaccard(pa: number, pb: number, words: number): number;
+  maskedHash(p: number, n: number, seed: number): number;
 }
 
-const REQUIRED: ReadonlyArray<keyof Exports> = ['memory', 'heapBase', 'sumF32', 'dotF32', 'statsF32', 'percentileF32', 'countByte', 'byteOffsets', 'indexOfBytes', 'popcount', 'jaccard'];
+const REQUIRED: ReadonlyArray<keyof Exports> = ['memory', 'heapBase', 'sumF32', 'dotF32', 'statsF32', 'percentileF32', 'countByte', 'byteOffsets', 'indexOfBytes', 'popcount', 'jaccard', 'maskedHash'];
 const PAGE = 65536;
 
 export type WasmLoad = { ok: true; module: WasmModule; url: string } | { ok: false; reason: string; url: string };
@@ -143,6 +144,12 @@ export function createWasmKernels(module: WasmModule): KernelFunctions {
       u32.set(b, pb >> 2);
       return ex.jaccard(base, pb, a.length);
     },
+    maskedHash(buf: Uint8Array, start: number, end: number, seed: number): number {
+      const n = end - start;
+      reserve(n);
+      u8.set(buf.subarray(start, end), base);
+      return ex.maskedHash(base, n, seed);
+    },
   };
 }
 
@@ -167,6 +174,9 @@ export function createWasmLineScanner(module: WasmModule, capacity: number): Lin
     ends,
     scan(length: number): number {
       return ex.byteOffsets(base, length, 10, endsPtr, capacity);
+    },
+    hash(start: number, end: number, seed: number): number {
+      return ex.maskedHash(base + start, end - start, seed);
     },
   };
 }

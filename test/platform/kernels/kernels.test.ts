@@ -14,6 +14,7 @@ import {
   jsKernels,
   KERNEL_NAMES,
   loadKernelModule,
+  maskText,
 } from '../../../src/platform/kernels/index.js';
 import type { KernelFunctions, WasmModule } from '../../../src/platform/kernels/index.js';
 import { hasCode } from '../../../src/platform/errors.js';
@@ -178,6 +179,39 @@ describe('WASM kernels agree with their JS twins (fast-check)', () => {
     assert.equal(jsKernels.popcount(Uint32Array.from([0xffffffff, 1])), 33);
   });
 
+  test('maskedHash: equal, and equal exactly when the masked texts are equal', () => {
+    fc.assert(
+      fc.property(fc.string({ maxLength: 300, unit: 'binary' }), fc.integer(), (text, seed) => {
+        const buf = Buffer.from(text, 'utf8');
+        assert.equal(wasm.maskedHash(buf, 0, buf.length, seed), jsKernels.maskedHash(buf, 0, buf.length, seed));
+      }),
+      RUNS,
+    );
+    // messages from templates with variable numbers, hex ids and words: same mask ⇔ same hash
+    const word = fc.oneof(
+      fc.constantFrom('user', 'failed', 'GET', 'cafe', 'deadbeefcafe', 'x-id', 'v', 'é'),
+      fc.nat().map(String),
+      fc.nat().map((n) => `0x${n.toString(16)}`),
+      fc.nat().map((n) => `worker-${n % 10}`),
+    );
+    const message = fc.array(fc.tuple(word, fc.constantFrom(' ', ': ', '/', '.', ', ', '=')), { maxLength: 12 }).map((parts) => parts.map(([w, d]) => w + d).join(''));
+    fc.assert(
+      fc.property(message, message, (a, b) => {
+        const ba = Buffer.from(a);
+        const bb = Buffer.from(b);
+        const sameMask = maskText(a) === maskText(b);
+        const sameHash = wasm.maskedHash(ba, 0, ba.length, 0) === wasm.maskedHash(bb, 0, bb.length, 0);
+        assert.equal(sameHash, sameMask, `${a} | ${b} → ${maskText(a)} | ${maskText(b)}`);
+      }),
+      { numRuns: 1000 },
+    );
+    assert.equal(maskText('user 4711 from 10.0.3.7, req 5f3a-9c, sess deadbeefcafe, caf\u00e9'), 'user # from #.#.#.#, req #, sess #, caf\u00e9');
+    const a = Buffer.from('user 4711 logged in');
+    const b = Buffer.from('user 12 logged in');
+    assert.equal(jsKernels.maskedHash(a, 0, a.length, 0), jsKernels.maskedHash(b, 0, b.length, 0));
+    assert.notEqual(jsKernels.maskedHash(a, 0, a.length, 0), jsKernels.maskedHash(a, 0, a.length, 503));
+  });
+
   test('the WASM line scanner finds the same line ends as the JS one', () => {
     const w = createWasmLineScanner(module, 4096);
     const j = createJsLineScanner(4096);
@@ -189,6 +223,7 @@ describe('WASM kernels agree with their JS twins (fast-check)', () => {
         const cj = j.scan(buf.length);
         assert.equal(cw, cj);
         assert.deepEqual(w.ends.subarray(0, cw), j.ends.subarray(0, cj));
+        assert.equal(w.hash(0, buf.length, 7), j.hash(0, buf.length, 7));
       }),
       RUNS,
     );
@@ -271,7 +306,7 @@ describe('the kernels facade', () => {
         [
           'export function heapBase(): usize { return (__heap_base + 15) & ~(<usize>15); }',
           'export function sumF32(p: usize, n: i32): f64 { unreachable(); return 0; }',
-          ...['dotF32(a: usize, b: usize, n: i32): f64', 'percentileF32(p: usize, n: i32, q: f64): f64', 'jaccard(a: usize, b: usize, n: i32): f64'].map((s) => `export function ${s} { return 0; }`),
+          ...['dotF32(a: usize, b: usize, n: i32): f64', 'percentileF32(p: usize, n: i32, q: f64): f64', 'jaccard(a: usize, b: usize, n: i32): f64', 'maskedHash(p: usize, n: i32, s: i32): f64'].map((s) => `export function ${s} { return 0; }`),
           ...['countByte(p: usize, n: i32, b: i32): i32', 'byteOffsets(p: usize, n: i32, b: i32, o: usize, m: i32): i32', 'indexOfBytes(a: usize, n: i32, b: usize, m: i32, f: i32): i32', 'popcount(p: usize, n: i32): i32'].map((s) => `export function ${s} { return 0; }`),
           'export function statsF32(p: usize, n: i32, o: usize): void {}',
         ].join('\n'),

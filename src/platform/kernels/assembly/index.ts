@@ -284,3 +284,53 @@ export function jaccard(pa: usize, pb: usize, words: i32): f64 {
   }
   return su == 0 ? 1.0 : <f64>si / <f64>su;
 }
+
+// ---------------------------------------------------------------------------------------------
+// Masked text hash: a 53-bit hash of a text in which every word (a run of [0-9A-Za-z_-] or bytes
+// >= 0x80) that contains a digit, or is 8+ hex letters, counts as a single '#'. Two log messages that
+// differ only in numbers, ids and hex hash the same. FNV-1a over the kept bytes (h) plus a second
+// hash folded at each word end (g). The JS twin and the rule's display form are in ../masked.ts.
+
+// per byte: 0 delimiter, else 8 | (4 digit, 2 hex letter, 1 other word byte)
+const FLAGS: usize = memory.data(256);
+
+function initFlags(): void {
+  for (let c = 0; c < 256; c++) {
+    let f: u8 = 0;
+    if (c >= 48 && c <= 57) f = 12;
+    else if ((c >= 65 && c <= 70) || (c >= 97 && c <= 102)) f = 10;
+    else if ((c >= 71 && c <= 90) || (c >= 103 && c <= 122) || c == 95 || c == 45 || c >= 128) f = 9;
+    store<u8>(FLAGS + <usize>c, f);
+  }
+}
+initFlags();
+
+export function maskedHash(p: usize, n: i32, seed: i32): f64 {
+  let h: u32 = 0x811c9dc5 ^ <u32>seed;
+  let g: u32 = 0x2545f491;
+  let i = 0;
+  while (i < n) {
+    let c = <u32>load<u8>(p + <usize>i);
+    let f = <u32>load<u8>(FLAGS + <usize>c);
+    if (f == 0) {
+      h = (h ^ c) * 16777619;
+      i++;
+      continue;
+    }
+    const ws = i;
+    let acc: u32 = 0;
+    while (true) {
+      acc |= f;
+      i++;
+      if (i >= n) break;
+      c = <u32>load<u8>(p + <usize>i);
+      f = <u32>load<u8>(FLAGS + <usize>c);
+      if (f == 0) break;
+    }
+    if ((acc & 4) != 0 || ((acc & 1) == 0 && i - ws >= 8)) h = (h ^ 35) * 16777619;
+    else for (let j = ws; j < i; j++) h = (h ^ <u32>load<u8>(p + <usize>j)) * 16777619;
+    g = (g ^ h) * 0x5bd1e995;
+    g ^= g >> 15;
+  }
+  return <f64>h * 2097152.0 + <f64>((g >> 11) & 0x1fffff);
+}

@@ -1,0 +1,222 @@
+// analyzeLogs(paths, opts): the entry point for the CLI, the HTTP route and the check flow.
+// Streaming with bounded memory: one chunk buffer (chunkBytes, default 1 MiB) from a line scanner,
+// the bounded maps of the accumulator, nothing that grows with the input.
+import { open } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
+import { createGunzip } from 'node:zlib';
+import { createJsLineScanner } from '../../platform/kernels/js.js';
+import type { LineScanner, LineScannerFactory } from '../../platform/kernels/types.js';
+import { isCodeError } from '../../platform/errors.js';
+import { LogAccumulator } from './accumulate.js';
+import { LogsError } from './errors.js';
+import { resolveSources } from './sources.js';
+import type { AnalyzeOptions, FileReport, LogReport } from './types.js';
+
+export const DEFAULT_CHUNK_BYTES = 1 << 20;
+export const MIN_CHUNK_BYTES = 1 << 12;
+export const MAX_CHUNK_BYTES = 1 << 26;
+export const MAX_TOP = 1000;
+
+const jsScanners: LineScannerFactory = { lineScanner: createJsLineScanner };
+
+function intOption(name: string, value: number | undefined, def: number, min: number, max: number): number {
+  if (value === undefined) return def;
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new LogsError('LOGS_INPUT_INVALID', `option ${name} must be an integer in ${min}..${max}`, { key: name, value, min, max });
+  }
+  return value;
+}
+
+/** Moves lines from a scanner's buffer into the accumulator, carrying the partial last line. */
+class LineFeeder {
+  private carry = 0;
+  /** Inside a line longer than the buffer: drop bytes up to its end. */
+  private skipping = false;
+  readonly capacity: number;
+
+  constructor(
+    readonly scanner: LineScanner,
+    private readonly acc: LogAccumulator,
+  ) {
+    this.capacity = scanner.buffer.length;
+  }
+
+  /** Where the next bytes go, and how many fit. */
+  get offset(): number {
+    return this.carry;
+  }
+
+  get room(): number {
+    return this.capacity - this.carry;
+  }
+
+  /** `n` bytes were written at buffer[offset]: analyse every complete line. */
+  commit(n: number): void {
+    const len = this.carry + n;
+    const buf = this.scanner.buffer;
+    const count = this.scanner.scan(len);
+    const ends = this.scanner.ends;
+    let k = 0;
+    let s = 0;
+    if (this.skipping) {
+      if (count === 0) {
+        this.carry = 0;
+        return;
+      }
+      s = ends[0]! + 1;
+      k = 1;
+      this.skipping = false;
+    }
+    s = this.acc.lines(buf, ends, k, count, s);
+    if (s === 0 && len === this.capacity) {
+      // no line end in a full buffer: analyse the first chunkBytes of this line, skip the rest
+      this.acc.line(buf, 0, len);
+      this.acc.truncated++;
+      this.skipping = true;
+      this.carry = 0;
+      return;
+    }
+    this.carry = len - s;
+    if (this.carry > 0 && s > 0) buf.copyWithin(0, s, len);
+  }
+
+  /** Copies a chunk from a stream in, committing as the buffer fills. */
+  push(chunk: Uint8Array): void {
+    let at = 0;
+    while (at < chunk.length) {
+      const n = Math.min(this.room, chunk.length - at);
+      this.scanner.buffer.set(chunk.subarray(at, at + n), this.carry);
+      at += n;
+      this.commit(n);
+    }
+  }
+
+  /** End of input: the last line may lack its '\n'. */
+  end(): void {
+    if (this.carry > 0 && !this.skipping) this.acc.line(this.scanner.buffer, 0, this.carry);
+    this.carry = 0;
+    this.skipping = false;
+  }
+}
+
+function aborted(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw new LogsError('LOGS_ABORTED', 'log analysis aborted', {});
+}
+
+async function readFile(path: string, feeder: LineFeeder, signal: AbortSignal | undefined): Promise<{ bytes: number; gzip: boolean }> {
+  let fh: FileHandle;
+  try {
+    fh = await open(path, 'r');
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    if (e.code === 'ENOENT') throw new LogsError('LOGS_FILE_NOT_FOUND', `no such file: ${path}`, { path });
+    throw new LogsError('LOGS_READ_FAILED', `cannot read ${path}: ${e.message}`, { path, reason: e.code ?? e.message });
+  }
+  try {
+    const head = Buffer.alloc(2);
+    const { bytesRead } = await fh.read(head, 0, 2, 0);
+    if (bytesRead === 2 && head[0] === 0x1f && head[1] === 0x8b) {
+      let bytes = 0;
+      try {
+        for await (const chunk of fh.createReadStream({ start: 0, autoClose: false, highWaterMark: 1 << 16 }).pipe(createGunzip({ chunkSize: 1 << 16 }))) {
+          aborted(signal);
+          bytes += (chunk as Buffer).length;
+          feeder.push(chunk as Buffer);
+        }
+      } catch (err) {
+        if (isCodeError(err)) throw err;
+        throw new LogsError('LOGS_READ_FAILED', `cannot decompress ${path}: ${(err as Error).message}`, { path, reason: (err as NodeJS.ErrnoException).code ?? 'gzip' });
+      }
+      return { bytes, gzip: true };
+    }
+    let bytes = 0;
+    for (;;) {
+      aborted(signal);
+      const { bytesRead: n } = await fh.read(feeder.scanner.buffer, feeder.offset, feeder.room, null);
+      if (n === 0) break;
+      bytes += n;
+      feeder.commit(n);
+    }
+    return { bytes, gzip: false };
+  } catch (err) {
+    if (isCodeError(err)) throw err;
+    throw new LogsError('LOGS_READ_FAILED', `cannot read ${path}: ${(err as Error).message}`, { path, reason: (err as NodeJS.ErrnoException).code ?? 'io' });
+  } finally {
+    await fh.close();
+  }
+}
+
+async function readStream(stream: AsyncIterable<Uint8Array>, feeder: LineFeeder, signal: AbortSignal | undefined): Promise<number> {
+  let bytes = 0;
+  for await (const chunk of stream) {
+    aborted(signal);
+    const c = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+    bytes += c.length;
+    feeder.push(c);
+  }
+  return bytes;
+}
+
+/**
+ * Analyses log files (paths, globs, gzip detected by content, `-` for stdin) into one report.
+ *
+ *   const report = await analyzeLogs(['/var/log/app/*.log', 'old.log.gz'], { kernels: engine.kernels });
+ *   report.levels.error; report.hourly; report.topProblems[0]?.message
+ *
+ * Errors (LogsError): LOGS_FILE_NOT_FOUND, LOGS_NO_MATCH, LOGS_NOT_A_FILE, LOGS_PATH_DENIED (outside
+ * `roots`), LOGS_TOO_MANY_FILES, LOGS_READ_FAILED (I/O, corrupt gzip), LOGS_INPUT_INVALID, LOGS_ABORTED.
+ * A line the analyzer cannot make sense of is counted as malformed, never an error.
+ */
+export async function analyzeLogs(paths: readonly string[], opts: AnalyzeOptions = {}): Promise<LogReport> {
+  const t0 = performance.now();
+  const mode = opts.mode ?? 'full';
+  if (mode !== 'full' && mode !== 'levels') throw new LogsError('LOGS_INPUT_INVALID', 'option mode must be "full" or "levels"', { key: 'mode', value: mode });
+  const top = intOption('top', opts.top, 10, 0, MAX_TOP);
+  const chunkBytes = intOption('chunkBytes', opts.chunkBytes, DEFAULT_CHUNK_BYTES, MIN_CHUNK_BYTES, MAX_CHUNK_BYTES);
+  const maxFiles = intOption('maxFiles', opts.maxFiles, 1000, 1, 100_000);
+  const maxHours = intOption('maxHours', opts.maxHours, 9600, 1, 1_000_000);
+  const maxErrorMinutes = intOption('maxErrorMinutes', opts.maxErrorMinutes, 10_080, 1, 1_000_000);
+  const year = intOption('year', opts.year, new Date().getUTCFullYear(), 1970, 9999);
+  aborted(opts.signal);
+
+  const sources = await resolveSources(paths, { cwd: opts.cwd ?? process.cwd(), roots: opts.roots, maxFiles, signal: opts.signal });
+  const scanner = (opts.kernels ?? jsScanners).lineScanner(chunkBytes);
+  const acc = new LogAccumulator({ mode, top, year, maxHours, maxErrorMinutes, hash: scanner.hash });
+  const feeder = new LineFeeder(scanner, acc);
+  const files: FileReport[] = [];
+  let bytes = 0;
+  for (const src of sources) {
+    const before = acc.lineCount;
+    let read: { bytes: number; gzip: boolean };
+    if (src.kind === 'file') read = await readFile(src.path, feeder, opts.signal);
+    else read = { bytes: await readStream(opts.stdin ?? (process.stdin as AsyncIterable<Uint8Array>), feeder, opts.signal), gzip: false };
+    feeder.end();
+    bytes += read.bytes;
+    files.push({ path: src.kind === 'file' ? src.path : '-', bytes: read.bytes, lines: acc.lineCount - before, gzip: read.gzip });
+  }
+
+  const full = mode === 'full';
+  const { first, last } = full ? acc.firstLast() : { first: null, last: null };
+  const tops = full ? acc.top() : { top: [], topProblems: [] };
+  return {
+    mode,
+    files,
+    bytes,
+    lines: acc.lineCount,
+    blank: acc.blank,
+    malformed: acc.malformed,
+    truncated: acc.truncated,
+    levels: acc.levels(),
+    formats: acc.formats(),
+    firstTimestamp: first,
+    lastTimestamp: last,
+    untimed: full ? acc.untimed : 0,
+    hourly: full ? acc.hourly() : [],
+    hoursDropped: acc.hoursDropped,
+    errorRate: full ? acc.errorRate() : { errors: 0, minutes: 0, perMinute: 0, peak: null, series: [], minutesDropped: 0 },
+    top: tops.top,
+    topProblems: tops.topProblems,
+    kernel: scanner.impl,
+    durationMs: performance.now() - t0,
+  };
+}
