@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pino } from 'pino';
+import { pino, type Logger } from 'pino';
 import { createEngine, type Engine, type EngineOptions } from '../../src/runtime/engine.js';
 
 /** A fresh working directory for one test: its own data dir and config file. Removed by cleanup(). */
@@ -18,7 +18,7 @@ export function tempWorkdir(prefix = 'code-test-'): { dir: string; write(name: s
   };
 }
 
-export const silentLogger = (): ReturnType<typeof pino> => pino({ level: 'silent' });
+export const silentLogger = (): Logger => pino({ level: 'silent' });
 
 /**
  * An engine on embedded defaults in `cwd` (a temp dir), with no environment but what is given:
