@@ -13,6 +13,8 @@ import { buildObservability, type Observability } from './observability.js';
 import { createExperts, type ExpertsService } from '../capabilities/experts/index.js';
 import { circleOptions, expertsSetup } from './config/sections/experts.js';
 import { consultationHistory } from './repositories/consultations.js';
+import { HttpClient } from '../platform/net/index.js';
+import { netOptions } from './config/sections/net.js';
 
 export interface EngineOptions extends LoadConfigOptions {
   /** A logger to use instead of building one (tests pass a silent one). */
@@ -63,6 +65,8 @@ export class Engine {
   observability!: Observability;
   /** The circle of experts: LLM providers and built-in reviewers, consultations, history (issue 10). */
   experts!: ExpertsService;
+  /** The shared outbound HTTP client: per-origin pools and breakers, retries, metrics; HTTP/2 by the `net.http2` flag (issue 4). */
+  http!: HttpClient;
 
   private readonly closers: Array<{ name: string; close: () => Promise<void> | void }> = [];
   private readonly readyChecks: ReadyCheck[] = [];
@@ -187,6 +191,16 @@ export async function createEngine(opts: EngineOptions = {}): Promise<Engine> {
 
     // Observability first: every part built after it registers its KPIs with engine.observability.monitor.kpis.
     engine.observability = buildObservability({ metrics, store, config, log, onClose: (name, close) => engine.onClose(name, close) });
+
+    // Outbound HTTP (issue 4): every outbound call goes through this one client (lint keeps it so).
+    flags.register({
+      name: 'net.http2',
+      default: false,
+      description: 'Outbound requests to https origins negotiate HTTP/2 (ALPN) on engine.http; read per request.',
+      fallback: 'HTTP/1.1 keep-alive pools per origin.',
+    });
+    engine.http = new HttpClient({ ...netOptions(loaded.config.net), http2: flags.reader('net.http2'), metrics });
+    engine.onClose('http', () => engine.http.close());
 
     // Circle of experts: providers behind their resilience policies, built-ins, history in the store.
     // Keys are read from the environment only. Pass `cache` (the tiered cache) and `transport`

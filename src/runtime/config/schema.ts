@@ -3,6 +3,7 @@ import { alertsSection } from './sections/alerts.js';
 import { dataSection } from './sections/data.js';
 import { expertsSection } from './sections/experts.js';
 import { logSection } from './sections/log.js';
+import { netSection } from './sections/net.js';
 import { redisSection } from './sections/redis.js';
 import { serverSection } from './sections/server.js';
 import { storeSection } from './sections/store.js';
@@ -20,6 +21,7 @@ export const sections = {
   log: logSection,
   alerts: alertsSection,
   experts: expertsSection,
+  net: netSection,
 } satisfies Record<string, TObject>;
 
 export const ConfigSchema = Type.Object(sections, { additionalProperties: false });
