@@ -33,6 +33,8 @@ import type { NetErrorCode } from './errors.js';
 export type Http2Switch = boolean | (() => boolean) | { enabled(name: string): boolean };
 
 export interface HttpClientOptions {
+  /** Names this client in metrics (`client` label) and in its breakers. Default "http". */
+  name?: string;
   /** Connections kept per origin. Default 16. */
   connectionsPerOrigin?: number;
   /** Requests in flight across all origins (each holds one connection until its body is read). Default 256. */
@@ -167,6 +169,57 @@ interface Instruments {
   errors: Counter;
   poolWait: Histogram;
   retries: Counter;
+  /** Every client recording into this registry: the gauges read them all. */
+  clients: Set<HttpClient>;
+}
+
+// Instruments are made once per registry: several clients (the engine's, a capability's private one)
+// can share a registry, and a callback gauge cannot be declared twice.
+const instrumentsByRegistry = new WeakMap<MetricsRegistry, Instruments>();
+
+function instrumentsFor(m: MetricsRegistry): Instruments {
+  const found = instrumentsByRegistry.get(m);
+  if (found) return found;
+  const clients = new Set<HttpClient>();
+  const made: Instruments = {
+    clients,
+    duration: m.histogram({ name: 'code_net_request_duration_ms', help: 'Outbound HTTP time to response headers, per client and origin', labelNames: ['client', 'origin'], unit: 'ms' }),
+    requests: m.counter({ name: 'code_net_requests_total', help: 'Outbound HTTP responses by client, origin and status class (error: no response)', labelNames: ['client', 'origin', 'class'] }),
+    errors: m.counter({ name: 'code_net_errors_total', help: 'Outbound HTTP failures by client, origin and error code', labelNames: ['client', 'origin', 'code'] }),
+    poolWait: m.histogram({ name: 'code_net_pool_wait_ms', help: 'Time an outbound request waited for a connection slot (the total cap)', labelNames: ['client', 'origin'], unit: 'ms' }),
+    retries: m.counter({ name: 'code_net_retries_total', help: 'Outbound HTTP retries by client, origin and kind (backoff, stale-socket)', labelNames: ['client', 'origin', 'kind'] }),
+  };
+  m.gaugeCallback({
+    name: 'code_net_pool_connections',
+    help: 'Connections of each origin pool by state: connected, free, running (requests on the wire), pending (queued in the pool)',
+    labelNames: ['client', 'origin', 'state'],
+    collect: () => {
+      const out: Array<{ labels: Labels; value: number }> = [];
+      for (const c of clients) {
+        for (const s of c.stats().origins) {
+          for (const state of ['connected', 'free', 'running', 'pending'] as const) out.push({ labels: { client: c.name, origin: s.origin, state }, value: s[state] });
+        }
+      }
+      return out;
+    },
+  });
+  m.gaugeCallback({
+    name: 'code_net_utilisation_ratio',
+    help: 'Requests in flight over the total connection cap (net.maxConnections), per client',
+    labelNames: ['client'],
+    collect: () => [...clients].map((c) => {
+      const s = c.stats();
+      return { labels: { client: c.name }, value: s.inFlight / s.maxConnections };
+    }),
+  });
+  m.gaugeCallback({
+    name: 'code_net_queued_requests',
+    help: 'Outbound requests waiting for a connection slot, per client',
+    labelNames: ['client'],
+    collect: () => [...clients].map((c) => ({ labels: { client: c.name }, value: c.stats().queued })),
+  });
+  instrumentsByRegistry.set(m, made);
+  return made;
 }
 
 function checkOption(key: string, value: number | undefined, dflt: number, min: number, max: number): number {
@@ -178,6 +231,7 @@ function checkOption(key: string, value: number | undefined, dflt: number, min: 
 }
 
 export class HttpClient {
+  readonly name: string;
   private readonly origins = new Map<string, OriginState>();
   private readonly gate: Gate;
   private readonly retryOptions: { baseDelayMs: number; maxDelayMs: number; maxElapsedMs: number; random: () => number };
@@ -199,6 +253,7 @@ export class HttpClient {
   private readonly releaseSlot = (): void => this.gate.release();
 
   constructor(options: HttpClientOptions = {}) {
+    this.name = options.name ?? 'http';
     this.connectionsPerOrigin = checkOption('connectionsPerOrigin', options.connectionsPerOrigin, 16, 1, 4_096);
     const maxConnections = checkOption('maxConnections', options.maxConnections, 256, 1, 65_536);
     this.gate = new Gate('http client connections', maxConnections, checkOption('maxQueue', options.maxQueue, 1_024, 0, 1_000_000), checkOption('maxQueueWaitMs', options.maxQueueWaitMs, 10_000, 0, 3_600_000), 'RESILIENCE_BULKHEAD_FULL');
@@ -230,41 +285,17 @@ export class HttpClient {
       random: r.random ?? Math.random,
     };
     this.breakerOptions = options.breaker;
+    // Bad breaker options fail here, at start, not at the first request to some origin.
+    if (options.breaker !== false) new CircuitBreaker({ ...options.breaker, name: `${this.name} (options check)` });
     this.metrics = options.metrics;
     this.baseHeaders = {
       ...(this.decompress ? { 'accept-encoding': 'gzip, deflate, br' } : {}),
       ...(options.userAgent ? { 'user-agent': options.userAgent } : {}),
     };
     if (options.metrics) {
-      const m = options.metrics;
-      this.instruments = {
-        duration: m.histogram({ name: 'code_net_request_duration_ms', help: 'Outbound HTTP time to response headers, per origin', labelNames: ['origin'], unit: 'ms' }),
-        requests: m.counter({ name: 'code_net_requests_total', help: 'Outbound HTTP responses by origin and status class (error: no response)', labelNames: ['origin', 'class'] }),
-        errors: m.counter({ name: 'code_net_errors_total', help: 'Outbound HTTP failures by origin and error code', labelNames: ['origin', 'code'] }),
-        poolWait: m.histogram({ name: 'code_net_pool_wait_ms', help: 'Time an outbound request waited for a connection slot (total cap)', labelNames: ['origin'], unit: 'ms' }),
-        retries: m.counter({ name: 'code_net_retries_total', help: 'Outbound HTTP retries by origin and kind (backoff, stale-socket)', labelNames: ['origin', 'kind'] }),
-      };
-      m.gaugeCallback({
-        name: 'code_net_pool_connections',
-        help: 'Connections of each origin pool by state (connected, free, running requests, pending in the pool queue)',
-        labelNames: ['origin', 'state'],
-        collect: () => {
-          const out: Array<{ labels: Labels; value: number }> = [];
-          for (const s of this.stats().origins) {
-            for (const state of ['connected', 'free', 'running', 'pending'] as const) out.push({ labels: { origin: s.origin, state }, value: s[state] });
-          }
-          return out;
-        },
-      });
-      m.gaugeCallback({
-        name: 'code_net_utilisation_ratio',
-        help: 'Requests in flight over the total connection cap (net.maxConnections)',
-        collect: () => {
-          const g = this.gate.gateStats();
-          return g.active / g.limit;
-        },
-      });
-      m.gaugeCallback({ name: 'code_net_queued_requests', help: 'Outbound requests waiting for a connection slot', collect: () => this.gate.gateStats().queued });
+      const shared = instrumentsFor(options.metrics);
+      shared.clients.add(this);
+      this.instruments = shared;
     }
   }
 
@@ -387,6 +418,7 @@ export class HttpClient {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.instruments?.clients.delete(this);
     const pools: Pool[] = [];
     for (const st of this.origins.values()) {
       if (st.h1) pools.push(st.h1);
@@ -453,15 +485,15 @@ export class HttpClient {
           ? undefined
           : new CircuitBreaker({
               ...this.breakerOptions,
-              name: `http ${origin}`,
+              name: `${this.name} ${origin}`,
               ...(this.metrics ? { metrics: this.metrics } : {}),
               // A caller giving up, a bad request or "slow down" says nothing about the origin's health.
               exclude: (err) => (err instanceof StatusFailure ? err.response.statusCode < 500 : isNetError(err, 'NET_ABORTED') || isNetError(err, 'NET_REQUEST_INVALID') || isNetError(err, 'NET_TIMEOUT')),
             }),
-      labels: { origin },
-      byClass: ['error', '1xx', '2xx', '3xx', '4xx', '5xx'].map((c) => ({ origin, class: c })),
-      backoffLabels: { origin, kind: 'backoff' },
-      staleLabels: { origin, kind: 'stale-socket' },
+      labels: { client: this.name, origin },
+      byClass: ['error', '1xx', '2xx', '3xx', '4xx', '5xx'].map((c) => ({ client: this.name, origin, class: c })),
+      backoffLabels: { client: this.name, origin, kind: 'backoff' },
+      staleLabels: { client: this.name, origin, kind: 'stale-socket' },
       requests: 0,
       errors: 0,
       retries: 0,
@@ -580,7 +612,7 @@ export class HttpClient {
     st.errors++;
     if (this.instruments) {
       this.instruments.requests.inc(st.byClass[0]);
-      this.instruments.errors.inc({ origin: st.origin, code: (mapped as { code?: string }).code ?? 'unknown' });
+      this.instruments.errors.inc({ client: this.name, origin: st.origin, code: (mapped as { code?: string }).code ?? 'unknown' });
     }
     return mapped;
   }
