@@ -7,6 +7,7 @@ import metricsRoutes from './metrics.js';
 import kpiRoutes from './kpis.js';
 import alertRoutes from './alerts.js';
 import dashboardRoutes from './dashboard.js';
+import consultationRoutes from './consultations.js';
 
 export interface RouteOptions {
   engine: Engine;
@@ -32,4 +33,5 @@ export const routes: RoutePlugin[] = [
   kpiRoutes,
   alertRoutes,
   dashboardRoutes,
+  consultationRoutes,
 ];
