@@ -13,6 +13,8 @@ import { buildObservability, type Observability } from './observability.js';
 import { createExperts, type ExpertsService } from '../capabilities/experts/index.js';
 import { circleOptions, expertsSetup } from './config/sections/experts.js';
 import { consultationHistory } from './repositories/consultations.js';
+import { createKernels, type Kernels } from '../platform/kernels/index.js';
+import { createLogsService, type LogsService } from '../capabilities/logs/index.js';
 import { HttpClient } from '../platform/net/index.js';
 import { netOptions } from './config/sections/net.js';
 
@@ -65,6 +67,10 @@ export class Engine {
   observability!: Observability;
   /** The circle of experts: LLM providers and built-in reviewers, consultations, history (issue 10). */
   experts!: ExpertsService;
+  /** WASM SIMD kernels with JS twins, picked per call by the `kernels.wasm` flag; monitor with the measured speed-up (issue 9). */
+  kernels!: Kernels;
+  /** The log analyzer on the engine's kernels and the `logs` settings (issue 9). */
+  logs!: LogsService;
   /** The shared outbound HTTP client: per-origin pools and breakers, retries, metrics; HTTP/2 by the `net.http2` flag (issue 4). */
   http!: HttpClient;
 
@@ -201,6 +207,17 @@ export async function createEngine(opts: EngineOptions = {}): Promise<Engine> {
     });
     engine.http = new HttpClient({ ...netOptions(loaded.config.net), http2: flags.reader('net.http2'), metrics });
     engine.onClose('http', () => engine.http.close());
+
+    // Kernels (issue 9): WASM SIMD or the JS twins per call, from the kernels.wasm flag. A missing or
+    // broken build/kernels/kernels.wasm is logged once and the JS twins serve. Nothing to close.
+    flags.register({
+      name: 'kernels.wasm',
+      default: true,
+      description: 'Numeric and byte kernels (sum, dot, stats, percentile, byte count and search, popcount, Jaccard, masked hash, the log line splitter) run as WebAssembly SIMD.',
+      fallback: 'The JS twins: plain loops and Buffer#indexOf, same results (floats within rounding).',
+    });
+    engine.kernels = createKernels({ useWasm: flags.reader('kernels.wasm'), log, metrics });
+    engine.logs = createLogsService({ kernels: engine.kernels, settings: () => engine.settings.logs, cwd });
 
     // Circle of experts: providers behind their resilience policies, built-ins, history in the store.
     // Keys are read from the environment only. Pass `cache` (the tiered cache) and `transport`

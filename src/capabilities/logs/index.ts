@@ -5,3 +5,5 @@ export { normalizeMessage, hashNormalized } from './normalize.js';
 export { expandGlob, isGlob, resolveSources } from './sources.js';
 export { LOG_FORMATS, LOG_LEVELS } from './types.js';
 export type { AnalyzeOptions, ErrorRate, FileReport, HourBucket, LogFormat, LogLevel, LogReport, TopMessage } from './types.js';
+export { createLogsService } from './service.js';
+export type { AnalyzeRequest, LogsService, LogsSettings } from './service.js';

@@ -3,6 +3,7 @@ import { alertsSection } from './sections/alerts.js';
 import { dataSection } from './sections/data.js';
 import { expertsSection } from './sections/experts.js';
 import { logSection } from './sections/log.js';
+import { logsSection } from './sections/logs.js';
 import { netSection } from './sections/net.js';
 import { redisSection } from './sections/redis.js';
 import { serverSection } from './sections/server.js';
@@ -21,6 +22,7 @@ export const sections = {
   log: logSection,
   alerts: alertsSection,
   experts: expertsSection,
+  logs: logsSection,
   net: netSection,
 } satisfies Record<string, TObject>;
 

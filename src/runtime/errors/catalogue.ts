@@ -88,6 +88,17 @@ export const errorCatalogue = {
   EXPERTS_PROVIDER_TOO_LARGE: { status: 502, exit: 1, description: 'A provider\'s response exceeded the size limit (4 MiB, 1 MiB per line/event).' },
   EXPERTS_ANSWER_INVALID: { status: 502, exit: 1, description: 'An expert\'s answer did not match the answer schema (or the choices), even after one retry.' },
   EXPERTS_INTERNAL: { status: 500, exit: 1, description: 'A consultation failed for an unexpected reason; the message says what.' },
+  // log analysis and kernels
+  LOGS_INPUT_INVALID: { status: 400, exit: 2, description: 'A log analysis request is malformed (no paths, a bad path, an option out of range); the message names the key.' },
+  LOGS_FILE_NOT_FOUND: { status: 404, exit: 2, description: 'A log path names no file.' },
+  LOGS_NOT_A_FILE: { status: 400, exit: 2, description: 'A log path names a directory or another non-regular file (use a glob such as dir/*.log).' },
+  LOGS_NO_MATCH: { status: 404, exit: 2, description: 'A glob pattern matched no file.' },
+  LOGS_TOO_MANY_FILES: { status: 400, exit: 2, description: 'The paths expand to more files than logs.maxFiles (or a glob walked too many directory entries).' },
+  LOGS_PATH_DENIED: { status: 403, exit: 2, description: 'A log path lies outside logs.roots (after following symlinks), stdin was asked for over the API, or no roots are configured.' },
+  LOGS_READ_FAILED: { status: 422, exit: 2, description: 'A log file cannot be read or decompressed (permissions, I/O error, corrupt gzip); the message names the file.' },
+  LOGS_ABORTED: { status: 499, exit: 1, description: 'The log analysis was cancelled (the client went away, or the engine is shutting down).' },
+  KERNEL_INPUT_INVALID: { status: 400, exit: 2, description: 'A kernel was called with bad arguments (wrong array type, mismatched lengths, a percentile outside 0..100).' },
+  KERNEL_INPUT_TOO_LARGE: { status: 413, exit: 2, description: 'A kernel input is larger than 256 MiB.' },
 } as const satisfies Record<string, ErrorEntry>;
 
 export type ErrorCodeName = keyof typeof errorCatalogue;

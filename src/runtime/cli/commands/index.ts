@@ -3,6 +3,7 @@ import type { CliContext } from '../context.js';
 import * as config from './config.js';
 import * as consult from './consult.js';
 import * as flags from './flags.js';
+import * as logs from './logs.js';
 import * as serve from './serve.js';
 import * as top from './top.js';
 
@@ -11,4 +12,4 @@ export interface CommandModule {
 }
 
 /** Every codectl command, in --help order. Add one: import its module and append it. */
-export const commands: CommandModule[] = [serve, config, flags, top, consult];
+export const commands: CommandModule[] = [serve, config, flags, top, consult, logs];

@@ -8,6 +8,7 @@ import kpiRoutes from './kpis.js';
 import alertRoutes from './alerts.js';
 import dashboardRoutes from './dashboard.js';
 import consultationRoutes from './consultations.js';
+import logRoutes from './logs.js';
 
 export interface RouteOptions {
   engine: Engine;
@@ -34,4 +35,5 @@ export const routes: RoutePlugin[] = [
   alertRoutes,
   dashboardRoutes,
   consultationRoutes,
+  logRoutes,
 ];
