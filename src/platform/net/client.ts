@@ -521,7 +521,12 @@ export class HttpClient {
 
   private pool(st: OriginState): Pool {
     if (this.wantsH2(st)) {
-      if (!st.h2) st.h2 = new Pool(st.origin, { ...this.poolOptions, allowH2: true, ...(st.secure ? {} : { useH2c: true }) } as Pool.Options);
+      if (!st.h2) {
+        // Over TLS, ALPN may still pick HTTP/1.1: keep one request per connection (no pipelining).
+        // h2c is HTTP/2 by prior knowledge, so streams multiplex on each connection.
+        const h2c = st.secure ? {} : { connect: { ...(this.poolOptions.connect as object | undefined), useH2c: true }, pipelining: 100 };
+        st.h2 = new Pool(st.origin, { ...this.poolOptions, allowH2: true, ...h2c } as Pool.Options);
+      }
       return st.h2;
     }
     if (!st.h1) st.h1 = new Pool(st.origin, this.poolOptions);
@@ -800,11 +805,11 @@ export class HttpResponse {
   /** Discards the body (frees the connection). */
   async dump(): Promise<void> {
     const body = this.raw.body;
-    if (body.readableEnded || body.destroyed) return;
+    if (body.destroyed) return;
+    // 'close' comes last (after 'end' or an error): by then the connection slot is free again.
     await new Promise<void>((resolve) => {
       body.once('close', resolve);
-      body.once('end', resolve);
-      body.once('error', () => resolve());
+      body.on('error', noop);
       body.resume();
     });
   }
