@@ -1,0 +1,111 @@
+/**
+ * The fast path: turn text into plain values with the quickest parser for the format (js-yaml for
+ * YAML, JSON.parse, smol-toml) and no position bookkeeping at all. Positions are recovered later, by
+ * locate.ts, and only when a finding needs one. Limits hold here too: document count, nesting depth
+ * (js-yaml's own maxDepth, so a deep file stops early) and a guard against stack exhaustion. Alias expansion is bounded by the walker (limits.ts), because js-yaml shares aliased
+ * nodes instead of copying them: the bomb only explodes when somebody walks it.
+ */
+import jsyaml from 'js-yaml';
+import { parse as parseToml } from 'smol-toml';
+import type { SpecFormat, SpecLimits } from './types.js';
+
+/** A problem that stopped parsing; `offset` or `line`/`column` (1-based) place it. */
+export interface ParseProblem {
+  rule: 'syntax' | 'limit.depth' | 'limit.documents';
+  message: string;
+  offset?: number;
+  line?: number;
+  column?: number;
+}
+
+export interface Parsed {
+  docs: unknown[];
+  problem: ParseProblem | undefined;
+}
+
+class Stop {
+  constructor(readonly problem: ParseProblem) {}
+}
+
+export function detectFormat(text: string, file: string | undefined): SpecFormat | undefined {
+  if (file) {
+    const lower = file.toLowerCase();
+    if (lower.endsWith('.yaml') || lower.endsWith('.yml')) return 'yaml';
+    if (lower.endsWith('.json')) return 'json';
+    if (lower.endsWith('.toml')) return 'toml';
+  }
+  // Sniff: JSON starts with { or [; TOML has a [table] header or `key = value` before any YAML `key:`.
+  const m = /^\s*(\S)/.exec(text);
+  if (!m) return 'yaml';
+  if (m[1] === '{') return 'json';
+  const firstLine = /^[ \t]*([^#\s][^\n]*)$/m.exec(text)?.[1] ?? '';
+  if (/^\[\[?[A-Za-z0-9_."' -]+\]\]?\s*(#.*)?$/.test(firstLine) || /^[A-Za-z0-9_."-]+\s*=/.test(firstLine)) return 'toml';
+  if (m[1] === '[') return 'json';
+  return 'yaml';
+}
+
+export function parseText(text: string, format: SpecFormat, limits: SpecLimits): Parsed {
+  try {
+    switch (format) {
+      case 'json':
+        return { docs: [JSON.parse(text)], problem: undefined };
+      case 'toml':
+        return { docs: [parseToml(text, { maxDepth: limits.maxDepth })], problem: undefined };
+      case 'yaml':
+        return parseYaml(text, limits);
+    }
+  } catch (err) {
+    if (err instanceof Stop) return { docs: [], problem: err.problem };
+    if (err instanceof RangeError) {
+      // Stack exhausted by nesting deeper than any parser limit caught: report it as the depth limit.
+      return { docs: [], problem: { rule: 'limit.depth', message: `nesting deeper than ${limits.maxDepth} levels`, offset: deepestOffset(text, limits.maxDepth) } };
+    }
+    return { docs: [], problem: syntaxProblem(err, format, text, limits) };
+  }
+}
+
+function parseYaml(text: string, limits: SpecLimits): Parsed {
+  const docs: unknown[] = [];
+  // js-yaml counts one level per node it composes, keys included: slack of 2 keeps the walker's
+  // exact count authoritative for ordinary files, while a deep file stops here, early.
+  jsyaml.loadAll(
+    text,
+    (doc) => {
+      if (docs.length >= limits.maxDocuments) throw new Stop({ rule: 'limit.documents', message: `more than ${limits.maxDocuments} YAML documents` });
+      docs.push(doc);
+    },
+    { schema: jsyaml.DEFAULT_SCHEMA, maxDepth: limits.maxDepth + 2 } as jsyaml.LoadOptions,
+  );
+  return { docs, problem: undefined };
+}
+
+function syntaxProblem(err: unknown, format: SpecFormat, text: string, limits: SpecLimits): ParseProblem {
+  const e = err as { message?: string; reason?: string; mark?: { line: number; column: number }; line?: number; column?: number };
+  if (format === 'yaml' && e.mark) {
+    if (/maxDepth/.test(e.reason ?? '')) return { rule: 'limit.depth', message: `nesting deeper than ${limits.maxDepth} levels`, line: e.mark.line + 1, column: e.mark.column + 1 };
+    return { rule: 'syntax', message: `YAML: ${e.reason ?? 'syntax error'}`, line: e.mark.line + 1, column: e.mark.column + 1 };
+  }
+  if (format === 'toml' && typeof e.line === 'number') {
+    const first = (e.message ?? 'syntax error').split('\n')[0]!;
+    const depthHit = /depth|nested/i.test(first);
+    return depthHit
+      ? { rule: 'limit.depth', message: `nesting deeper than ${limits.maxDepth} levels`, line: e.line, column: e.column ?? 1 }
+      : { rule: 'syntax', message: `TOML: ${first}`, line: e.line, column: e.column ?? 1 };
+  }
+  const message = String(e.message ?? err);
+  const pos = /at position (\d+)/.exec(message);
+  const offset = pos ? Number(pos[1]) : /end of JSON input/.test(message) ? text.length : 0;
+  return { rule: 'syntax', message: `${format.toUpperCase()}: ${message.replace(/ in JSON at position \d+.*$/, '').replace(/, ".*" is not valid JSON$/, '')}`, offset };
+}
+
+/** First offset where bracket nesting passes `max` (best effort, for stack-overflow reports). */
+export function deepestOffset(text: string, max: number): number {
+  let depth = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 91 || c === 123) {
+      if (++depth > max) return i;
+    } else if (c === 93 || c === 125) depth--;
+  }
+  return 0;
+}
