@@ -207,6 +207,7 @@ export async function createEngine(opts: EngineOptions = {}): Promise<Engine> {
     });
     engine.http = new HttpClient({ ...netOptions(loaded.config.net), http2: flags.reader('net.http2'), metrics });
     engine.onClose('http', () => engine.http.close());
+    engine.observability.useHttpClient(engine.http); // alert webhooks post through it
 
     // Kernels (issue 9): WASM SIMD or the JS twins per call, from the kernels.wasm flag. A missing or
     // broken build/kernels/kernels.wasm is logged once and the JS twins serve. Nothing to close.

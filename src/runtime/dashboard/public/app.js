@@ -69,6 +69,7 @@
         width: Math.max(200, box.clientWidth),
         height: HEIGHT,
         cursor: { drag: { x: false, y: false } },
+        legend: { live: false },
         scales: { x: { time: true } },
         axes: [{ stroke: '#5d6677', grid: { stroke: '#eef0f4' } }, { stroke: '#5d6677', size: 48, grid: { stroke: '#eef0f4' } }],
         series: [{}, ...chart.series.map(([, label, stroke]) => ({ label, stroke, width: 2, points: { show: false } }))],
@@ -85,7 +86,9 @@
       plot.setData([xs, ...data]);
       const fig = $(chart.id);
       // For people and tests alike: how many samples the chart holds and its latest values.
-      fig.dataset.points = String(data[0].filter((v) => v !== null).length);
+      const points = data[0].filter((v) => v !== null).length;
+      fig.dataset.points = String(points);
+      fig.classList.toggle('nodata', points === 0);
       fig.dataset.last = JSON.stringify(data.map((d) => d[d.length - 1] ?? null));
     }
   }
