@@ -37,7 +37,8 @@ export interface TaskContext {
 interface Slot<R> {
   index: number;
   result: Settled<R> | undefined;
-  controller: AbortController;
+  /** Own controller only with a per-item timeout; otherwise the batch's shared one. */
+  controller: AbortController | undefined;
   timer: ReturnType<typeof setTimeout> | undefined;
 }
 
@@ -76,6 +77,9 @@ export async function* batchStream<I, R>(
   const window = checkInt('window', options.window ?? concurrency * 4, concurrency, 1_000_000);
   const itemTimeoutMs = options.itemTimeoutMs === undefined ? 0 : checkInt('itemTimeoutMs', options.itemTimeoutMs, 1, 2_147_483_647);
   const signal = options.signal;
+  // Without per-item timeouts every task shares one signal: an AbortController per item would be
+  // most of the cost of a cheap task.
+  const shared = new AbortController();
 
   const asyncIt = (items as AsyncIterable<I>)[Symbol.asyncIterator];
   const iterator: Iterator<I> | AsyncIterator<I> = asyncIt ? asyncIt.call(items) : (items as Iterable<I>)[Symbol.iterator]();
@@ -100,10 +104,11 @@ export async function* batchStream<I, R>(
   };
 
   const onAbort = (): void => {
+    shared.abort(signal!.reason);
     for (let i = emitted; i < started; i++) {
       const slot = ring[i % window]!;
       if (slot.result === undefined) {
-        slot.controller.abort(signal!.reason);
+        slot.controller?.abort(signal!.reason);
         settle(slot, { ok: false, error: cancelled(slot.index, signal!) });
       }
     }
@@ -113,11 +118,12 @@ export async function* batchStream<I, R>(
 
   const start = (item: I): void => {
     const index = started++;
-    const controller = new AbortController();
+    const controller = itemTimeoutMs > 0 ? new AbortController() : undefined;
     const slot: Slot<R> = { index, result: undefined, controller, timer: undefined };
     ring[index % window] = slot;
     running++;
-    if (itemTimeoutMs > 0) {
+    if (controller !== undefined) {
+      if (signal?.aborted) controller.abort(signal.reason);
       slot.timer = setTimeout(() => {
         const err = new NetError('NET_BATCH_ITEM_TIMEOUT', `batch item ${index} took longer than ${itemTimeoutMs} ms`, { index, itemTimeoutMs });
         controller.abort(err);
@@ -126,7 +132,7 @@ export async function* batchStream<I, R>(
     }
     let p: PromiseLike<R> | R;
     try {
-      p = task(item, { signal: controller.signal, index });
+      p = task(item, { signal: (controller ?? shared).signal, index });
     } catch (error) {
       settle(slot, { ok: false, error });
       return;
@@ -165,11 +171,15 @@ export async function* batchStream<I, R>(
   } finally {
     signal?.removeEventListener('abort', onAbort);
     // Stopped early (the consumer broke out, or threw): abort what still runs, close the input.
-    for (let i = emitted; i < started; i++) {
-      const slot = ring[i % window];
-      if (slot && slot.result === undefined) {
-        slot.controller.abort(new NetError('NET_BATCH_CANCELLED', 'batch stopped before this item finished', { index: slot.index }));
-        if (slot.timer !== undefined) clearTimeout(slot.timer);
+    if (emitted < started) {
+      const stop = new NetError('NET_BATCH_CANCELLED', 'batch stopped before these items finished', { from: emitted, to: started - 1 });
+      shared.abort(stop);
+      for (let i = emitted; i < started; i++) {
+        const slot = ring[i % window];
+        if (slot && slot.result === undefined) {
+          slot.controller?.abort(stop);
+          if (slot.timer !== undefined) clearTimeout(slot.timer);
+        }
       }
     }
     if (!exhausted) await iterator.return?.();
