@@ -71,6 +71,8 @@ export async function listConfigVersions(db: SqlExecutor, limit = 100): Promise<
 /** Appends a version numbered one past the latest, atomically. */
 export async function appendConfigVersion(store: Store, v: Omit<ConfigVersion, 'version'>): Promise<ConfigVersion> {
   return store.transaction(async (tx) => {
+    // MAX+1 is racy between PostgreSQL sessions; the lock serialises appenders (SQLite's BEGIN IMMEDIATE already does).
+    if (tx.dialect === 'postgres') await tx.run('LOCK TABLE config_versions IN SHARE ROW EXCLUSIVE MODE');
     const [row] = await tx.query<{ n: number | null }>('SELECT MAX(version) AS n FROM config_versions');
     const version = Number(row?.n ?? 0) + 1;
     await tx.run('INSERT INTO config_versions (version, created_at, source, config, input_hash, diff) VALUES (?, ?, ?, ?, ?, ?)', [
