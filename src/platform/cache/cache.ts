@@ -96,6 +96,7 @@ export class TieredCache implements Cache {
   private readonly unavailable: () => never;
   private readonly packr = new Packr({ useRecords: false });
   private readonly timers: NodeJS.Timeout[] = [];
+  private hotEvery = 0;
 
   private readonly inflight = new Map<string, Promise<unknown>>();
   private readonly refreshing = new Map<string, Promise<unknown>>();
@@ -172,21 +173,15 @@ export class TieredCache implements Cache {
       throw unavailableError;
     };
 
+    if (opts.l2 && (typeof opts.l2.url !== 'string' || !/^rediss?:\/\//.test(opts.l2.url))) {
+      throw new CacheError('CACHE_OPTIONS_INVALID', 'cache option l2.url must be a redis:// or rediss:// URL', { key: 'l2.url' });
+    }
+
     if (opts.l1 !== false) {
       const l1 = opts.l1 ?? {};
       this.l1 = new MemoryLayer({
         maxItems: num('l1.maxItems', l1.maxItems, 10_000, 1, 100_000_000),
         maxBytes: num('l1.maxBytes', l1.maxBytes, 64 * 1024 * 1024, 1024, 1024 ** 4),
-      });
-    }
-
-    if (opts.l3) {
-      if (typeof opts.l3.path !== 'string' || opts.l3.path.length === 0) throw new CacheError('CACHE_OPTIONS_INVALID', 'cache option l3.path must be a file path', { key: 'l3.path' });
-      this.l3 = new DiskLayer({
-        path: opts.l3.path,
-        maxBytes: num('l3.maxBytes', opts.l3.maxBytes, 256 * 1024 * 1024, 1024, 1024 ** 5),
-        maxItems: num('l3.maxItems', opts.l3.maxItems, 1_000_000, 1, 1e10),
-        onWarning: this.warn,
       });
     }
 
@@ -196,8 +191,7 @@ export class TieredCache implements Cache {
       if ((sampleEvery & (sampleEvery - 1)) !== 0) throw new CacheError('CACHE_OPTIONS_INVALID', `cache option hotKeys.sampleEvery must be a power of two, got ${sampleEvery}`, { key: 'hotKeys.sampleEvery' });
       this.sampleMask = sampleEvery - 1;
       this.hot = new HotKeys({ capacity: num('hotKeys.capacity', h.capacity, 256, 1, 100_000), width: 4096, depth: 4, decayEvery: 40_960 });
-      const every = num('hotKeys.persistIntervalMs', h.persistIntervalMs, 60_000, 1_000, YEAR_MS);
-      this.timers.push(setInterval(() => void this.persistHot().catch(() => undefined), every));
+      this.hotEvery = num('hotKeys.persistIntervalMs', h.persistIntervalMs, 60_000, 1_000, YEAR_MS);
     } else {
       this.sampleMask = 0;
     }
@@ -212,52 +206,84 @@ export class TieredCache implements Cache {
       return { prefix: namespacePrefix(p.namespace ?? ''), pattern: p.pattern };
     });
 
-    if (opts.l2) {
-      const l2 = opts.l2;
-      if (typeof l2.url !== 'string' || !/^rediss?:\/\//.test(l2.url)) throw new CacheError('CACHE_OPTIONS_INVALID', 'cache option l2.url must be a redis:// or rediss:// URL', { key: 'l2.url' });
-      const prefix = l2.prefix ?? `code:cache:${name}:`;
-      this.l2 = new RedisLayer({
-        url: l2.url,
-        prefix,
-        commandTimeoutMs: num('l2.commandTimeoutMs', l2.commandTimeoutMs, 1_000, 1, 600_000),
-        connectTimeoutMs: num('l2.connectTimeoutMs', l2.connectTimeoutMs, 2_000, 1, 600_000),
-        maxReconnectDelayMs: num('l2.maxReconnectDelayMs', l2.maxReconnectDelayMs, 1_000, 10, 600_000),
-        onEvent: (event, err) => this.onL2Event(event, err),
-      });
-      if (l2.breaker) this.breaker = l2.breaker;
-      else {
-        this.ownBreaker = new CircuitBreaker({
-          name: `cache-l2-${name}`,
-          consecutiveFailures: 3,
-          minimumCalls: 20,
-          openMs: num('l2.breakerOpenMs', l2.breakerOpenMs, 5_000, 0, YEAR_MS),
-          ...(opts.metrics ? { metrics: opts.metrics } : {}),
-        });
-        this.breaker = this.ownBreaker;
-      }
-      this.breaker.onChange?.((state, previous) => {
-        if (state.kind === 'open') this.warn(`L2 breaker opened (${state.reason}); serving from L1/L3`, { cache: name, reason: state.reason });
-        else if (state.kind === 'closed' && previous.kind !== 'closed') this.warn('L2 breaker closed: Redis is back', { cache: name });
-      });
-      this.leases = l2.leases ?? true;
-      if (l2.bus ?? true) {
-        this.bus = new InvalidationBus({
-          subscriber: this.l2.subscriber(),
-          publisher: this.l2.client,
-          channel: `${prefix}bus`,
-          instanceId: this.instanceId,
-          onMessage: (msg) => this.onBus(msg),
-          onReconnect: () => this.onBusReconnect(),
-          onWarning: this.warn,
-        });
-      }
-    } else {
-      this.leases = false;
+    let l3cfg: ConstructorParameters<typeof DiskLayer>[0] | undefined;
+    if (opts.l3) {
+      if (typeof opts.l3.path !== 'string' || opts.l3.path.length === 0) throw new CacheError('CACHE_OPTIONS_INVALID', 'cache option l3.path must be a file path', { key: 'l3.path' });
+      l3cfg = {
+        path: opts.l3.path,
+        maxBytes: num('l3.maxBytes', opts.l3.maxBytes, 256 * 1024 * 1024, 1024, 1024 ** 5),
+        maxItems: num('l3.maxItems', opts.l3.maxItems, 1_000_000, 1, 1e10),
+        onWarning: this.warn,
+      };
     }
+    const l2o = opts.l2 || undefined;
+    const l2n = l2o && {
+      commandTimeoutMs: num('l2.commandTimeoutMs', l2o.commandTimeoutMs, 1_000, 1, 600_000),
+      connectTimeoutMs: num('l2.connectTimeoutMs', l2o.connectTimeoutMs, 2_000, 1, 600_000),
+      maxReconnectDelayMs: num('l2.maxReconnectDelayMs', l2o.maxReconnectDelayMs, 1_000, 10, 600_000),
+      breakerOpenMs: num('l2.breakerOpenMs', l2o.breakerOpenMs, 5_000, 0, YEAR_MS),
+    };
 
-    if (opts.metrics) {
-      this.metrics = new CacheMetrics(opts.metrics, this);
-      this.timers.push(setInterval(() => this.metrics?.flush(), 1_000));
+    // Resources last, and released again if anything below fails.
+    try {
+      if (l3cfg) this.l3 = new DiskLayer(l3cfg);
+      if (l2o && l2n) {
+        const l2 = l2o;
+        const prefix = l2.prefix ?? `code:cache:${name}:`;
+        this.l2 = new RedisLayer({
+          url: l2.url,
+          prefix,
+          commandTimeoutMs: l2n.commandTimeoutMs,
+          connectTimeoutMs: l2n.connectTimeoutMs,
+          maxReconnectDelayMs: l2n.maxReconnectDelayMs,
+          onEvent: (event, err) => this.onL2Event(event, err),
+        });
+        if (l2.breaker) this.breaker = l2.breaker;
+        else {
+          this.ownBreaker = new CircuitBreaker({
+            name: `cache-l2-${name}`,
+            consecutiveFailures: 3,
+            minimumCalls: 20,
+            openMs: l2n.breakerOpenMs,
+            ...(opts.metrics ? { metrics: opts.metrics } : {}),
+          });
+          this.breaker = this.ownBreaker;
+        }
+        this.breaker.onChange?.((state, previous) => {
+          if (state.kind === 'open') this.warn(`L2 breaker opened (${state.reason}); serving from L1/L3`, { cache: name, reason: state.reason });
+          else if (state.kind === 'closed' && previous.kind !== 'closed') this.warn('L2 breaker closed: Redis is back', { cache: name });
+        });
+        this.leases = l2.leases ?? true;
+        if (l2.bus ?? true) {
+          this.bus = new InvalidationBus({
+            subscriber: this.l2.subscriber(),
+            publisher: this.l2.client,
+            channel: `${prefix}bus`,
+            instanceId: this.instanceId,
+            onMessage: (msg) => this.onBus(msg),
+            onReconnect: () => this.onBusReconnect(),
+            onWarning: this.warn,
+          });
+        }
+      } else {
+        this.leases = false;
+      }
+
+      if (opts.metrics) this.metrics = new CacheMetrics(opts.metrics, this);
+      if (this.hot !== undefined) this.timers.push(setInterval(() => void this.persistHot().catch(() => undefined), this.hotEvery));
+      // Once a second: copy counters to the registry, notice a cache.l2 flag switched back on while idle.
+      this.timers.push(
+        setInterval(() => {
+          this.metrics?.flush();
+          this.checkFlags();
+        }, 1_000),
+      );
+    } catch (err) {
+      this.bus?.close().catch(() => undefined);
+      this.l2?.client.disconnect();
+      this.l3?.close().catch(() => undefined);
+      for (const t of this.timers) clearInterval(t);
+      throw err;
     }
     for (const t of this.timers) t.unref();
   }
@@ -645,6 +671,14 @@ export class TieredCache implements Cache {
     return on;
   }
 
+  /**
+   * Re-reads the flags now. The cache notices a change on its next L2 operation or within a second;
+   * call this from the flag's onChange to replay writes missed while `cache.l2` was off at once.
+   */
+  checkFlags(): void {
+    if (!this.closed) this.l2On();
+  }
+
   /** One read of L2 (or L3 without L2), shared by every caller asking for `stored` meanwhile. */
   private readLower(stored: string): Promise<{ d: Decoded; buf: Buffer } | undefined> {
     let p = this.reads.get(stored);
@@ -704,7 +738,7 @@ export class TieredCache implements Cache {
 
   /** MGET (one round trip) or L3 reads for many keys; undefined where nothing usable was found. */
   private async readLowerMany(stored: readonly string[], count: boolean): Promise<Array<Decoded | undefined>> {
-    const out = new Array<Decoded | undefined>(stored.length);
+    const out = new Array<Decoded | undefined>(stored.length).fill(undefined);
     if (this.l2On()) {
       const l2 = this.l2!;
       let bufs: Array<Buffer | undefined> | undefined;
@@ -980,7 +1014,7 @@ export class TieredCache implements Cache {
   async getManyIn(prefix: string, keys: readonly string[]): Promise<unknown[]> {
     this.checkOpen();
     const stored = this.storedKeys(prefix, keys);
-    const out = new Array<unknown>(stored.length);
+    const out = new Array<unknown>(stored.length).fill(undefined);
     const missing: number[] = [];
     const l1 = this.l1;
     const now = Date.now();

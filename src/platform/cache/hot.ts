@@ -25,6 +25,15 @@ export class CountMinSketch {
 
   /** Adds one occurrence; returns the new estimate. */
   add(key: string): number {
+    return this.visit(key, 1);
+  }
+
+  /** The estimated count of `key` (never below the true count since the last decay). */
+  estimate(key: string): number {
+    return this.visit(key, 0);
+  }
+
+  private visit(key: string, by: number): number {
     // Two 32-bit FNV-1a variants combined (Kirsch-Mitzenmacher): row i uses h1 + i*h2.
     let h1 = 0x811c9dc5;
     let h2 = 0x01000193;
@@ -37,12 +46,12 @@ export class CountMinSketch {
     const mask = this.width - 1;
     let min = 0xffffffff;
     for (let r = 0; r < this.depth; r++) {
-      const idx = r * this.width + ((h1 + Math.imul(r, h2)) >>> 0 & mask);
-      const v = this.rows[idx]! + 1;
-      if (v <= 0xffffffff) this.rows[idx] = v;
+      const idx = r * this.width + (((h1 + Math.imul(r, h2)) >>> 0) & mask);
+      let v = this.rows[idx]!;
+      if (by !== 0 && v < 0xffffffff) this.rows[idx] = ++v;
       if (v < min) min = v;
     }
-    this.total++;
+    this.total += by;
     return min;
   }
 
