@@ -49,7 +49,8 @@ export function answerJson(a: { answer: string; confidence: number; recommendati
 }
 
 const MAX_BODY = 1024 * 1024;
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+// unref: a scripted delay never keeps a test process alive after the server closed.
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms).unref());
 
 function pieces(content: string, size = 24): string[] {
   const out: string[] = [];

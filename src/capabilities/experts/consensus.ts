@@ -1,4 +1,4 @@
-import { answerKey, jaccard, lemmaSet } from './text.js';
+import { LemmaInterner, answerKey, jaccardIds } from './text.js';
 import type { Consensus, ExpertAnswer, PeerRank, RecommendationGroup, Vote } from './types.js';
 
 /** One expert's valid answer, as the consensus sees it. */
@@ -71,12 +71,15 @@ export function computeConsensus(inputs: readonly ConsensusInput[], opts: Consen
 
   // --- the vote
   const tallies = new Map<string, Tally>();
+  const keys: string[] = new Array(sorted.length);
   let total = 0;
   let totalCount = 0;
-  for (const input of sorted) {
+  for (let idx = 0; idx < sorted.length; idx++) {
+    const input = sorted[idx]!;
     const conf = clampConfidence(input.answer.confidence);
     const w = (input.weight ?? 1) * conf;
     const key = voteKey(input.answer.answer, choices);
+    keys[idx] = key;
     let t = tallies.get(key);
     if (!t) {
       const label = choices ? (matchChoice(input.answer.answer, choices) ?? input.answer.answer) : input.answer.answer.trim();
@@ -119,7 +122,7 @@ export function computeConsensus(inputs: readonly ConsensusInput[], opts: Consen
   // --- dissent
   const dissentExperts = winner
     ? sorted
-        .filter((i) => voteKey(i.answer.answer, choices) !== winner.key)
+        .filter((_i, idx) => keys[idx] !== winner.key)
         .map((i) => ({ name: i.name, answer: choices ? (matchChoice(i.answer.answer, choices) ?? i.answer.answer) : i.answer.answer, confidence: clampConfidence(i.answer.confidence) }))
         .sort((a, b) => b.confidence - a.confidence || (a.name < b.name ? -1 : 1))
     : [];
@@ -139,58 +142,81 @@ interface RecItem {
   expert: string;
   text: string;
   rule: string | undefined;
-  lemmas: string[];
+  lemmas: Int32Array;
   confidence: number;
 }
 
 function groupRecommendations(sorted: readonly ConsensusInput[], responded: number, threshold: number, perExpert: number): RecommendationGroup[] {
+  const interner = new LemmaInterner();
   const items: RecItem[] = [];
   for (const input of sorted) {
     const recs = input.answer.recommendations;
     const n = Math.min(recs.length, perExpert);
+    const confidence = clampConfidence(input.answer.confidence);
     for (let i = 0; i < n; i++) {
       const r = recs[i]!;
       const text = r.text.trim();
       if (text.length === 0) continue;
-      items.push({ expert: input.name, text, rule: r.rule, lemmas: lemmaSet(text), confidence: clampConfidence(input.answer.confidence) });
+      items.push({ expert: input.name, text, rule: r.rule, lemmas: interner.idsOf(text), confidence });
     }
   }
+  const n = items.length;
+  // Pairwise similarities, computed once on demand (-1: not yet), reused for the representatives.
+  const sims = new Float64Array(n * n).fill(-1);
+  const sim = (a: number, b: number): number => {
+    let v = sims[a * n + b]!;
+    if (v < 0) {
+      v = jaccardIds(items[a]!.lemmas, items[b]!.lemmas);
+      sims[a * n + b] = v;
+      sims[b * n + a] = v;
+    }
+    return v;
+  };
   // Greedy average-linkage grouping in a fixed order (experts by name, then their order): an item
   // joins the group it is most similar to on average, when that average reaches the threshold.
-  const groups: RecItem[][] = [];
-  for (const item of items) {
+  const groups: number[][] = [];
+  for (let i = 0; i < n; i++) {
     let best = -1;
     let bestSim = 0;
     for (let g = 0; g < groups.length; g++) {
       const members = groups[g]!;
       let sum = 0;
-      for (const m of members) sum += jaccard(item.lemmas, m.lemmas);
-      const sim = sum / members.length;
-      if (sim >= threshold && sim > bestSim) {
+      for (const m of members) sum += sim(i, m);
+      const avg = sum / members.length;
+      if (avg >= threshold && avg > bestSim) {
         best = g;
-        bestSim = sim;
+        bestSim = avg;
       }
     }
-    if (best >= 0) groups[best]!.push(item);
-    else groups.push([item]);
+    if (best >= 0) groups[best]!.push(i);
+    else groups.push([i]);
   }
   const out: Array<RecommendationGroup & { weight: number }> = groups.map((members) => {
-    const supporters = [...new Set(members.map((m) => m.expert))].sort();
-    const rules = [...new Set(members.map((m) => m.rule).filter((r): r is string => typeof r === 'string' && r.length > 0))].sort();
+    const supporters = [...new Set(members.map((m) => items[m]!.expert))].sort();
+    const rules = [...new Set(members.map((m) => items[m]!.rule).filter((r): r is string => typeof r === 'string' && r.length > 0))].sort();
     // The wording shown is the member closest to the others (ties: most confident, then first).
     let rep = members[0]!;
     let repScore = -1;
     for (const m of members) {
-      let s = 0;
-      for (const o of members) if (o !== m) s += jaccard(m.lemmas, o.lemmas);
-      if (s > repScore + 1e-12 || (Math.abs(s - repScore) <= 1e-12 && m.confidence > rep.confidence)) {
+      let score = 0;
+      for (const o of members) if (o !== m) score += sim(m, o);
+      if (score > repScore + 1e-12 || (Math.abs(score - repScore) <= 1e-12 && items[m]!.confidence > items[rep]!.confidence)) {
         rep = m;
-        repScore = s;
+        repScore = score;
       }
     }
-    const weight = supporters.reduce((acc, name) => acc + Math.max(...members.filter((m) => m.expert === name).map((m) => m.confidence)), 0);
+    // Weight: each supporter's confidence once.
+    const seen = new Set<string>();
+    let weight = 0;
+    for (const m of members) {
+      const it = items[m]!;
+      if (!seen.has(it.expert)) {
+        seen.add(it.expert);
+        weight += it.confidence;
+      }
+    }
     const share = responded > 0 ? supporters.length / responded : 0;
-    return { text: rep.text, supporters, share: round(share), majority: supporters.length * 2 > responded, rules, weight };
+    return { text: items[rep]!.text, supporters, share: round(share), majority: supporters.length * 2 > responded, rules, weight };
   });
   out.sort((a, b) => b.supporters.length - a.supporters.length || b.weight - a.weight || (a.text < b.text ? -1 : a.text > b.text ? 1 : 0));
   return out.map(({ weight: _w, ...g }) => g);

@@ -59,22 +59,22 @@ describe('circle: scheduling', () => {
   it('times out a slow expert on its own, aborts it, and flags the degradation', async () => {
     const slow = new TimedExpert('slow', 5_000, ok('B'));
     const experts = [new TimedExpert('a', 5, ok('A')), new TimedExpert('b', 5, ok('A')), slow];
-    const out = await runCircle(experts, q, { seed: 's', expertTimeoutMs: 80, minResponses: 2, earlyReturn: false });
-    assert.ok(out.durationMs < 1_000);
+    const out = await runCircle(experts, q, { seed: 's', expertTimeoutMs: 400, minResponses: 2, earlyReturn: false });
+    assert.ok(out.durationMs < 3_000);
     assert.equal(slow.aborted, true);
     const r = out.experts.find((e) => e.name === 'slow')!;
     assert.equal(r.status, 'timeout');
-    assert.match(r.error!, /no answer within 80 ms/);
+    assert.match(r.error!, /no answer within 400 ms/);
     assert.equal(out.degraded, true);
-    assert.deepEqual(out.causes, [{ expert: 'slow', kind: 'timeout', reason: 'no answer within 80 ms' }]);
+    assert.deepEqual(out.causes, [{ expert: 'slow', kind: 'timeout', reason: 'no answer within 400 ms' }]);
     assert.equal(out.quorum, true);
   });
 
   it('stops at the overall deadline: pending experts time out, unasked ones are listed', async () => {
-    const experts = [new TimedExpert('a', 10, ok('A')), new TimedExpert('b', 400, ok('A')), new TimedExpert('c', 10, ok('A'))];
-    const out = await runCircle(experts, q, { seed: 's', concurrency: 1, deadlineMs: 150, earlyReturn: false, minResponses: 1 });
+    const experts = [new TimedExpert('a', 10, ok('A')), new TimedExpert('b', 5_000, ok('A')), new TimedExpert('c', 10, ok('A'))];
+    const out = await runCircle(experts, q, { seed: 's', concurrency: 1, deadlineMs: 500, earlyReturn: false, minResponses: 1 });
     assert.equal(out.stoppedBy, 'deadline');
-    assert.ok(out.durationMs >= 140 && out.durationMs < 600, `${out.durationMs}`);
+    assert.ok(out.durationMs >= 490 && out.durationMs < 3_000, `${out.durationMs}`);
     assert.deepEqual(
       out.experts.map((e) => [e.name, e.status]),
       [
@@ -171,13 +171,13 @@ describe('circle over real HTTP providers', () => {
       llm('gpt', 'openai', true, good('B', 0.8, ['Add an index on users.email'])),
       llm('claude', 'anthropic', true, good('B', 0.7, ['Index users.email'])),
       llm('local', 'ollama', true, good('A', 0.6, ['Cache the lookups'])),
-      llm('slow', 'openai', false, { ...good('A', 0.9, []), delayMs: 2_000 }),
+      llm('slow', 'openai', false, { ...good('A', 0.9, []), delayMs: 10_000 }),
       llm('limited', 'anthropic', false, { kind: 'status', status: 429, message: 'rate limited' }),
       llm('cut', 'ollama', true, { kind: 'cut', content: answerJson({ answer: 'A', confidence: 0.9 }), afterChunks: 1 }),
       llm('garbled', 'openai', true, { kind: 'malformed' }),
       llm('down', 'anthropic', false, { kind: 'status', status: 500, message: 'internal' }),
     ];
-    const out = await runCircle(experts, { question: 'Which index plan?', choices: ['A', 'B'] }, { seed: 'x', expertTimeoutMs: 300, minResponses: 3, earlyReturn: false });
+    const out = await runCircle(experts, { question: 'Which index plan?', choices: ['A', 'B'] }, { seed: 'x', expertTimeoutMs: 2_000, minResponses: 3, earlyReturn: false });
     assert.equal(out.answer, 'B');
     assert.equal(out.responded, 3);
     assert.equal(out.quorum, true);
