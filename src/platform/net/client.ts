@@ -45,10 +45,12 @@ export interface HttpClientOptions {
   maxQueueWaitMs?: number;
   /** Distinct origins with a pool; the least recently used pool is closed (gracefully) beyond. Default 256. */
   maxOrigins?: number;
-  /** Idle keep-alive sockets close after this, unless the server announced a shorter `Keep-Alive: timeout`. Default 4 000 ms (Node servers use 5 000). */
+  /**
+   * Idle keep-alive sockets close after at most this long; sooner when the server announces a shorter
+   * `Keep-Alive: timeout` (minus the threshold below), so the client always closes first. Default 4 000 ms
+   * (Node servers keep 5 000).
+   */
   keepAliveTimeoutMs?: number;
-  /** Upper bound for a server-announced keep-alive timeout. Default 600 000 ms. */
-  keepAliveMaxTimeoutMs?: number;
   /** Subtracted from a server-announced keep-alive timeout, so we close first. Default 1 000 ms. */
   keepAliveTimeoutThresholdMs?: number;
   /** TCP (+TLS) connect timeout. Default 5 000 ms. */
@@ -265,7 +267,9 @@ export class HttpClient {
       connections: this.connectionsPerOrigin,
       pipelining: 1,
       keepAliveTimeout,
-      keepAliveMaxTimeout: checkOption('keepAliveMaxTimeoutMs', options.keepAliveMaxTimeoutMs, 600_000, keepAliveTimeout, 86_400_000),
+      // undici takes the server's Keep-Alive hint (minus the threshold) over keepAliveTimeout, capped
+      // by keepAliveMaxTimeout: capping at ours makes ours the upper bound, never a server's longer one.
+      keepAliveMaxTimeout: keepAliveTimeout,
       keepAliveTimeoutThreshold: checkOption('keepAliveTimeoutThresholdMs', options.keepAliveTimeoutThresholdMs, 1_000, 0, 60_000),
       connectTimeout: checkOption('connectTimeoutMs', options.connectTimeoutMs, 5_000, 1, 600_000),
       headersTimeout: checkOption('headersTimeoutMs', options.headersTimeoutMs, 30_000, 1, 3_600_000),

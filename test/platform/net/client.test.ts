@@ -369,6 +369,30 @@ describe('HttpClient against real local servers', () => {
   });
 });
 
+describe('HttpClient keep-alive', () => {
+  it('closes idle sockets itself, before the server would (its keep-alive timeout is below the server’s)', async () => {
+    let closed = 0;
+    const server = http.createServer((_req, res) => res.end('ok'));
+    server.keepAliveTimeout = 5_000;
+    server.on('connection', (socket: net.Socket) => socket.on('close', () => closed++));
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const base = `http://127.0.0.1:${(server.address() as net.AddressInfo).port}`;
+    const client = new HttpClient({ keepAliveTimeoutMs: 100 });
+    try {
+      assert.equal(await client.getText(base), 'ok');
+      assert.equal(client.stats().origins[0]!.connected, 1);
+      await new Promise((r) => setTimeout(r, 400));
+      // The server would wait 5 s: a socket gone after 400 ms was closed by the client.
+      assert.equal(closed, 1, 'the client closed the idle socket');
+      assert.equal(client.stats().origins[0]!.connected, 0);
+    } finally {
+      await client.close();
+      await closeServer(server);
+    }
+  });
+});
+
 describe('HttpClient and keep-alive sockets the server closed', () => {
   it('replays an idempotent request on a fresh connection, never a POST', async () => {
     const { base, connections, server } = await startClosingServer();
