@@ -10,7 +10,7 @@ import type { Config } from './config/schema.js';
 import { ConfigManager } from './config/versions.js';
 import { allMigrations } from './repositories/index.js';
 import { buildObservability, type Observability } from './observability.js';
-import { createExperts, type ExpertsService } from '../capabilities/experts/index.js';
+import { createExperts, netTransport, type ExpertsService } from '../capabilities/experts/index.js';
 import { circleOptions, expertsSetup } from './config/sections/experts.js';
 import { consultationHistory } from './repositories/consultations.js';
 import { createKernels, type Kernels } from '../platform/kernels/index.js';
@@ -221,10 +221,11 @@ export async function createEngine(opts: EngineOptions = {}): Promise<Engine> {
     engine.logs = createLogsService({ kernels: engine.kernels, settings: () => engine.settings.logs, cwd });
 
     // Circle of experts: providers behind their resilience policies, built-ins, history in the store.
-    // Keys are read from the environment only. Pass `cache` (the tiered cache) and `transport`
-    // (netTransport(engine.http)) here once the engine owns them; until then a private HttpClient.
+    // Keys are read from the environment only; provider calls go through engine.http (its pools,
+    // timeouts and per-origin metrics). Pass `cache` (the tiered cache) here once the engine owns one.
     const experts = createExperts(expertsSetup(loaded.config.experts), {
       env: opts.env ?? process.env,
+      transport: netTransport(engine.http),
       metrics,
       history: consultationHistory(store),
       onInternalError: (err, where) => log.warn({ err: (err as Error).message, where }, 'experts: cache or history failed; the consultation goes on'),
