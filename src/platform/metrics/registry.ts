@@ -384,7 +384,10 @@ function escapeHelp(s: string): string {
   return s.replace(/\\/g, '\\\\').replace(/\n/g, '\\n');
 }
 
+const NEEDS_ESCAPE = /[\\\n"]/;
+
 function escapeLabel(s: string): string {
+  if (!NEEDS_ESCAPE.test(s)) return s;
   return s.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"');
 }
 
@@ -395,11 +398,17 @@ function num(v: number): string {
   return String(v);
 }
 
+/** `a="1",b="2"` (no braces), escaped. */
+function labelPairs(names: readonly string[], labels: Labels): string {
+  let out = '';
+  for (let i = 0; i < names.length; i++) out += `${i === 0 ? '' : ','}${names[i]}="${escapeLabel(labels[names[i]!] ?? '')}"`;
+  return out;
+}
+
 function labelText(names: readonly string[], labels: Labels, extra?: string): string {
-  const parts: string[] = [];
-  for (const n of names) parts.push(`${n}="${escapeLabel(labels[n] ?? '')}"`);
-  if (extra !== undefined) parts.push(extra);
-  return parts.length === 0 ? '' : `{${parts.join(',')}}`;
+  const pairs = labelPairs(names, labels);
+  if (extra === undefined) return pairs === '' ? '' : `{${pairs}}`;
+  return pairs === '' ? `{${extra}}` : `{${pairs},${extra}}`;
 }
 
 /** Abbreviated or non-base units promtool rejects, with the base unit and the factor to it. */
@@ -633,17 +642,20 @@ class RegistryImpl implements Registry {
       const hist: string[] = [`# HELP ${name} ${escapeHelp(m.help)}`, `# TYPE ${name} histogram`];
       const quant: string[] = [`# HELP ${name}_quantiles ${escapeHelp(m.help)} (quantiles since start, HDR precision)`, `# TYPE ${name}_quantiles summary`];
       for (const [key, s] of m.fam.series) {
-        const labels = m.fam.labelsOf.get(key)!;
+        // The label pairs are built once per series and shared by its ~25 lines.
+        const pairs = labelPairs(names, m.fam.labelsOf.get(key)!);
+        const open = pairs === '' ? '{' : `{${pairs},`;
+        const plain = pairs === '' ? '' : `{${pairs}}`;
         const cum = s.cumulativeAt(m.buckets);
-        for (let i = 0; i < les.length; i++) hist.push(`${name}_bucket${labelText(names, labels, `le="${les[i]}"`)} ${cum[i]}`);
-        hist.push(`${name}_bucket${labelText(names, labels, 'le="+Inf"')} ${s.count}`);
-        const plain = labelText(names, labels);
+        for (let i = 0; i < les.length; i++) hist.push(`${name}_bucket${open}le="${les[i]}"} ${cum[i]}`);
+        hist.push(`${name}_bucket${open}le="+Inf"} ${s.count}`);
         hist.push(`${name}_sum${plain} ${num(s.sum * scale)}`, `${name}_count${plain} ${s.count}`);
         const qs = s.quantiles(QUANTILES);
-        for (let i = 0; i < QUANTILES.length; i++) quant.push(`${name}_quantiles${labelText(names, labels, `quantile="${QUANTILES[i]}"`)} ${num(qs[i]! * scale)}`);
+        for (let i = 0; i < QUANTILES.length; i++) quant.push(`${name}_quantiles${open}quantile="${QUANTILES[i]}"} ${num(qs[i]! * scale)}`);
         quant.push(`${name}_quantiles_sum${plain} ${num(s.sum * scale)}`, `${name}_quantiles_count${plain} ${s.count}`);
       }
-      out.push(...hist, ...quant);
+      for (const line of hist) out.push(line);
+      for (const line of quant) out.push(line);
     }
     return out.join('\n') + '\n';
   }
