@@ -2,11 +2,13 @@ import { join, resolve } from 'node:path';
 import { pino, type Logger } from 'pino';
 import { createMetricsRegistry } from '../platform/metrics/registry.js';
 import type { MetricsRegistry } from '../platform/metrics/types.js';
+import { createMemoryControl, describeEvent, registerMemoryKpis, registerMemoryMetrics, type MemoryControl } from '../platform/memory/index.js';
 import { SqliteStore } from '../platform/store/sqlite.js';
 import type { Store } from '../platform/store/types.js';
 import { FlagRegistry } from './config/flags.js';
 import { loadConfig, type LoadConfigOptions } from './config/loader.js';
 import type { Config } from './config/schema.js';
+import { memoryLiveOptions, memoryOptions } from './config/sections/memory.js';
 import { ConfigManager } from './config/versions.js';
 import { allMigrations } from './repositories/index.js';
 import { buildObservability, type Observability } from './observability.js';
@@ -65,6 +67,8 @@ export class Engine {
   // Parts added by later issues are declared here and assigned in createEngine().
   /** KPIs, alert rules, anomaly detection; later parts register their KPIs with `observability.monitor.kpis` (issue 3). */
   observability!: Observability;
+  /** Memory monitor, load shedder and the responders other parts register with (issue 7). */
+  memory!: MemoryControl;
   /** The circle of experts: LLM providers and built-in reviewers, consultations, history (issue 10). */
   experts!: ExpertsService;
   /** WASM SIMD kernels with JS twins, picked per call by the `kernels.wasm` flag; monitor with the measured speed-up (issue 9). */
@@ -197,6 +201,27 @@ export async function createEngine(opts: EngineOptions = {}): Promise<Engine> {
 
     // Observability first: every part built after it registers its KPIs with engine.observability.monitor.kpis.
     engine.observability = buildObservability({ metrics, store, config, log, onClose: (name, close) => engine.onClose(name, close) });
+
+    // Memory first: the parts built after it register their caches, limits and breakers with it.
+    const memory = createMemoryControl(memoryOptions(loaded.config.memory));
+    engine.memory = memory;
+    registerMemoryMetrics(metrics, memory.monitor, memory.shedder);
+    const memoryCfg = loaded.config.memory;
+    engine.onClose('memory-kpis', registerMemoryKpis(engine.observability.monitor.kpis, memory.monitor, { warnBelowS: memoryCfg.predictor.warnBeforeCriticalMs / 1000, leakMbPerHour: memoryCfg.leak.minGrowthMbPerHour }));
+    memory.monitor.on((e) => {
+      const d = describeEvent(e);
+      log[d.severity](d.fields, d.message);
+    });
+    config.onChange((changes, cfg) => {
+      if (!changes.some((c) => c.path.startsWith('memory.'))) return;
+      try {
+        memory.monitor.configure(memoryLiveOptions(cfg.memory));
+      } catch (err) {
+        log.warn({ err: (err as Error).message }, 'memory config change refused; the previous values stay');
+      }
+    });
+    if (loaded.config.memory.enabled) memory.monitor.start();
+    engine.onClose('memory', () => memory.close());
 
     // Outbound HTTP (issue 4): every outbound call goes through this one client (lint keeps it so).
     flags.register({

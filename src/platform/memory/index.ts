@@ -1,7 +1,7 @@
 export { breakerIsolator, createMemoryControl, describeEvent, limitShrinker, type MemoryControl, type MemoryControlOptions, type ResponderOptions } from './control.js';
 export { MemoryError, type MemoryErrorCode } from './errors.js';
 export { LeakDetector, type LeakOptions } from './leak.js';
-export { registerMemoryMetrics } from './metrics.js';
+export { MEMORY_KPIS, registerMemoryKpis, registerMemoryMetrics, type KpiSink } from './metrics.js';
 export { MemoryMonitor, type MemoryListener, type MemoryMonitorOptions } from './monitor.js';
 export { DEFAULT_THRESHOLDS, PressureTracker, computeRatios, type Ratios, type Thresholds } from './pressure.js';
 export { TrendPredictor, linearFit, type Prediction, type PredictorOptions } from './predictor.js';

@@ -36,7 +36,8 @@ export function computeRatios(sample: MemorySample, opts: RatioOptions): Ratios 
   const limits: number[] = [];
   const want = new Set(opts.dimensions);
   if (want.has('heap') && sample.oldLimit > 0) {
-    ratios.heap = sample.oldUsed / sample.oldLimit;
+    // Committed, not used: V8 refuses to grow the old generation past its limit by pages.
+    ratios.heap = Math.max(sample.oldUsed, sample.oldCommitted) / sample.oldLimit;
     limits.push(sample.oldLimit);
   }
   const cg = sample.cgroup;

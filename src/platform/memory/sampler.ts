@@ -63,7 +63,12 @@ export class MemorySampler {
     const mem = process.memoryUsage();
     const heap = v8.getHeapStatistics();
     let oldUsed = 0;
-    for (const space of v8.getHeapSpaceStatistics()) if (!space.space_name.startsWith('new_')) oldUsed += space.space_used_size;
+    let oldCommitted = 0;
+    for (const space of v8.getHeapSpaceStatistics()) {
+      if (space.space_name.startsWith('new_')) continue;
+      oldUsed += space.space_used_size;
+      oldCommitted += space.space_size;
+    }
     return {
       at: this.now(),
       rss: mem.rss,
@@ -71,6 +76,7 @@ export class MemorySampler {
       heapTotal: mem.heapTotal,
       heapSizeLimit: heap.heap_size_limit,
       oldUsed,
+      oldCommitted,
       oldLimit: this.oldLimit,
       external: mem.external,
       arrayBuffers: mem.arrayBuffers,

@@ -59,8 +59,14 @@ export interface MemorySample {
   heapTotal: number;
   /** V8's heap_size_limit: old generation + young generation reservation. */
   heapSizeLimit: number;
-  /** Bytes in the old generation and large-object spaces (what the old-space limit bounds). */
+  /** Live and not-yet-collected bytes in the old generation and large-object spaces. */
   oldUsed: number;
+  /**
+   * Bytes committed to those spaces (pages, fragmentation included). This is what V8 checks against
+   * the old-space limit before it grows: a leak of small objects dies with oldUsed near 75% of the
+   * limit and oldCommitted at 100%.
+   */
+  oldCommitted: number;
   /** The old-generation limit, derived from heap_size_limit and the V8 flags. */
   oldLimit: number;
   external: number;

@@ -4,6 +4,7 @@ import { dataSection } from './sections/data.js';
 import { expertsSection } from './sections/experts.js';
 import { logSection } from './sections/log.js';
 import { logsSection } from './sections/logs.js';
+import { memorySection } from './sections/memory.js';
 import { netSection } from './sections/net.js';
 import { redisSection } from './sections/redis.js';
 import { serverSection } from './sections/server.js';
@@ -23,6 +24,7 @@ export const sections = {
   alerts: alertsSection,
   experts: expertsSection,
   logs: logsSection,
+  memory: memorySection,
   net: netSection,
 } satisfies Record<string, TObject>;
 

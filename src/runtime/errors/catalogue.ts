@@ -99,6 +99,9 @@ export const errorCatalogue = {
   LOGS_ABORTED: { status: 499, exit: 1, description: 'The log analysis was cancelled (the client went away, or the engine is shutting down).' },
   KERNEL_INPUT_INVALID: { status: 400, exit: 2, description: 'A kernel was called with bad arguments (wrong array type, mismatched lengths, a percentile outside 0..100).' },
   KERNEL_INPUT_TOO_LARGE: { status: 413, exit: 2, description: 'A kernel input is larger than 256 MiB.' },
+  // memory monitor
+  MEMORY_CONFIG_INVALID: { status: 400, exit: 2, description: 'A memory section value is out of range or inconsistent (thresholds must rise moderate < high < critical); the message names the key.' },
+  MEMORY_SOURCE_INVALID: { status: 500, exit: 1, description: 'A cgroup or /proc memory file does not parse (the message names file and line); the monitor treats that reading as missing and goes on.' },
 } as const satisfies Record<string, ErrorEntry>;
 
 export type ErrorCodeName = keyof typeof errorCatalogue;

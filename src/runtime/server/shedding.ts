@@ -21,10 +21,10 @@ declare module 'fastify' {
 
 export interface SheddingOptions {
   shedder: LoadShedder;
-  /** Paths never shed: an entry matches itself and everything under it (`/health`, `/health/x`). */
-  exempt?: readonly string[];
+  /** Paths never shed: an entry matches itself and everything under it (`/health`, `/health/x`). A function is read per shed decision (live config). */
+  exempt?: readonly string[] | (() => readonly string[]);
   /** Paths shed first, matched the same way. */
-  lowPriority?: readonly string[];
+  lowPriority?: readonly string[] | (() => readonly string[]);
 }
 
 export const DEFAULT_EXEMPT = ['/health', '/metrics'] as const;
@@ -47,11 +47,16 @@ export function priorityOf(req: FastifyRequest, exempt: readonly string[], lowPr
 /** Adds the shedding hook to `app` and everything below it (registered with skip-override). */
 export async function sheddingPlugin(app: FastifyInstance, opts: SheddingOptions): Promise<void> {
   const { shedder } = opts;
-  const exempt = [...(opts.exempt ?? DEFAULT_EXEMPT)];
-  const low = [...(opts.lowPriority ?? [])];
+  const list = (v: readonly string[] | (() => readonly string[]) | undefined, def: readonly string[]): (() => readonly string[]) => {
+    if (typeof v === 'function') return v;
+    const fixed = [...(v ?? def)];
+    return () => fixed;
+  };
+  const exempt = list(opts.exempt, DEFAULT_EXEMPT);
+  const low = list(opts.lowPriority, []);
   app.addHook('onRequest', (req: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction) => {
     if (shedder.mode === 'off') return done();
-    const priority = priorityOf(req, exempt, low);
+    const priority = priorityOf(req, exempt(), low());
     if (shedder.admits(priority)) return done();
     shedder.recordShed(priority === 'low' ? 'low' : 'normal');
     const detail =
@@ -65,7 +70,6 @@ Object.assign(sheddingPlugin, { [Symbol.for('skip-override')]: true, [Symbol.for
 
 /** The engine's shedding, for the route list (src/runtime/server/routes/index.ts). */
 export default async function engineShedding(app: FastifyInstance, { engine }: RouteOptions): Promise<void> {
-  const cfg = engine.settings.memory;
-  await sheddingPlugin(app, { shedder: engine.memory.shedder, exempt: cfg.exemptRoutes, lowPriority: cfg.lowPriorityRoutes });
+  await sheddingPlugin(app, { shedder: engine.memory.shedder, exempt: () => engine.settings.memory.shed.exemptRoutes, lowPriority: () => engine.settings.memory.shed.lowPriorityRoutes });
 }
 Object.assign(engineShedding, { [Symbol.for('skip-override')]: true, [Symbol.for('fastify.display-name')]: 'code-engine-shedding' });

@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { createMemoryControl, describeEvent } from '../../../src/platform/memory/control.js';
-import { registerMemoryMetrics } from '../../../src/platform/memory/metrics.js';
+import { MEMORY_KPIS, registerMemoryKpis, registerMemoryMetrics } from '../../../src/platform/memory/metrics.js';
+import { createMonitor } from '../../../src/platform/metrics/monitor.js';
 import { MemoryMonitor } from '../../../src/platform/memory/monitor.js';
 import type { Responder } from '../../../src/platform/memory/responders.js';
 import type { MemoryEvent } from '../../../src/platform/memory/types.js';
@@ -119,6 +120,39 @@ describe('MemoryMonitor on a synthetic cgroup', () => {
     assert.equal(monitor.snapshot().timeToCriticalMs, null);
     assert.deepEqual(monitor.snapshot().engaged, []);
     await control.close();
+  });
+
+  test('KPIs through the metrics monitor: values, states and the derived critical-soon alert', async () => {
+    const cg = cgroup('kpis', 1000);
+    let now = 1_700_000_000_000;
+    const m = new MemoryMonitor({ dimensions: ['cgroup'], sampler: { paths: cg.paths }, now: () => now, observeGc: false, predictor: { windowMs: 30_000, minSamples: 5 } });
+    const registry = createMetricsRegistry();
+    const kpiMonitor = createMonitor({ metrics: registry, now: () => now, derivedForMs: 2000 });
+    registerMemoryKpis(kpiMonitor.kpis, m, { warnBelowS: 120, leakMbPerHour: 10, now: () => now });
+    const value = (name: string) => kpiMonitor.view().kpis.find((k) => k.name === name)!;
+    kpiMonitor.tick(now);
+    assert.equal(value(MEMORY_KPIS.pressure).value, null, 'no sample yet: no data');
+    // 5 MB/s from 500 MB: 90 s to 950 MB at the start.
+    for (let s = 0; s < 80; s++) {
+      cg.use(500 + 5 * s);
+      await m.tick();
+      kpiMonitor.tick(now);
+      now += 1000;
+    }
+    const v = kpiMonitor.view();
+    const level = value(MEMORY_KPIS.level);
+    assert.equal(level.value, 2); // 895 MB: high
+    assert.equal(level.state, 'warning');
+    assert.ok(Math.abs(value(MEMORY_KPIS.pressure).value! - 89.5) < 1e-9);
+    const ttc = value(MEMORY_KPIS.timeToCritical);
+    assert.ok(Math.abs(ttc.value! - 11) < 1e-6, String(ttc.value));
+    assert.equal(ttc.state, 'warning');
+    assert.equal(value(MEMORY_KPIS.lastActionAge).value, null, 'no responders: no action');
+    const alert = v.alerts.find((a) => a.kpi === MEMORY_KPIS.timeToCritical)!;
+    assert.equal(alert.state, 'firing');
+    assert.equal(alert.severity, 'warning');
+    assert.match(registry.exposition(), /^code_kpi_value\{kpi="memory.level"\} 2$/m);
+    await m.close();
   });
 
   test('describeEvent turns every event into one log line', () => {

@@ -15,6 +15,7 @@ function sample(over: Partial<MemorySample> = {}): MemorySample {
     heapTotal: 60 * MiB,
     heapSizeLimit: 2096 * MiB,
     oldUsed: 40 * MiB,
+    oldCommitted: 40 * MiB,
     oldLimit: 2048 * MiB,
     external: 1 * MiB,
     arrayBuffers: 0,
@@ -31,7 +32,8 @@ const ALL = ['heap', 'cgroup', 'constrained', 'cap', 'system', 'swap'] as const;
 describe('computeRatios', () => {
   test('each dimension against its own limit; the highest wins; the smallest byte limit is the effective one', () => {
     const s = sample({
-      oldUsed: 100 * MiB,
+      oldUsed: 90 * MiB,
+      oldCommitted: 100 * MiB, // committed counts: 0.25
       oldLimit: 400 * MiB, // heap 0.25
       cgroup: { version: 2, limit: 1000 * MiB, usage: 900 * MiB, workingSet: 600 * MiB, swapUsage: null }, // 0.6
       constrained: 1000 * MiB, // rss 200 → 0.2

@@ -187,7 +187,7 @@ describe('MemorySampler', () => {
       assert.equal(x.constrained, 1024 * MiB);
       assert.equal(x.system?.memAvailable, 2000000 * 1024);
       assert.ok(x.rss > 0 && x.heapUsed > 0 && x.heapUsed <= x.heapTotal);
-      assert.ok(x.oldUsed > 0 && x.oldUsed <= x.oldLimit && x.oldLimit < x.heapSizeLimit);
+      assert.ok(x.oldUsed > 0 && x.oldUsed <= x.oldCommitted && x.oldCommitted <= x.oldLimit && x.oldLimit < x.heapSizeLimit);
     } finally {
       s.close();
     }

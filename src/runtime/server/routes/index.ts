@@ -3,6 +3,7 @@ import type { Engine } from '../../engine.js';
 import configRoutes from './config.js';
 import flagRoutes from './flags.js';
 import healthRoutes, { readyReportSchema } from './health.js';
+import shedding from '../shedding.js';
 import metricsRoutes from './metrics.js';
 import kpiRoutes from './kpis.js';
 import alertRoutes from './alerts.js';
@@ -27,6 +28,7 @@ async function sharedSchemas(app: FastifyInstance): Promise<void> {
  */
 export const routes: RoutePlugin[] = [
   Object.assign(sharedSchemas, { [Symbol.for('skip-override')]: true }),
+  shedding, // app-wide onRequest hook: must come before the routes it sheds
   healthRoutes,
   configRoutes,
   flagRoutes,

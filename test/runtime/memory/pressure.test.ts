@@ -1,0 +1,60 @@
+/**
+ * Real memory pressure: a real engine server in a child with a 160 MiB old space, loaded through a
+ * route (test-only) that holds 1 MiB per request for 200 ms and keeps 512 KiB per request in an L1-like
+ * cache of 400 entries (200 MiB: more than the heap). With the monitor it shrinks the cache, runs the
+ * GC, sheds with 503 + Retry-After and stays alive; without it, the same load kills it.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { MemoryEvent } from '../../../src/platform/memory/types.js';
+import { getJson, post, sleep, startChild } from './_child/harness.js';
+import { HEAP_MB, LOAD, MEMORY, load } from './_child/load.js';
+
+const kinds = (events: Array<{ event: MemoryEvent }>): string[] =>
+  events.map(({ event: e }) => (e.type === 'level' ? `level:${e.to}` : e.type === 'action' ? `${e.responder}:${e.action}` : e.type === 'alert' ? `${e.name}:${e.state}` : `error:${e.source}`));
+
+test('under real pressure the engine sheds with 503 + Retry-After instead of dying, and recovers', async (t) => {
+  const child = await startChild({ heapMb: HEAP_MB, exposeGc: true, memory: MEMORY });
+  t.after(() => child.stop());
+
+  // Until the process was asked to keep twice its heap and has shed a few dozen requests.
+  const r = await load(child, 24, (x) => (x.ok * LOAD.keepKb) / 1024 > 2 * HEAP_MB && x.shed >= 30, 60_000);
+  assert.equal(child.proc.exitCode ?? child.proc.signalCode, null, `the child died; events ${kinds(child.events).slice(-30).join(' ')}; ${child.stderr().slice(-1500)}`);
+  assert.equal(child.proc.signalCode, null);
+  const seen = kinds(child.events);
+  assert.ok(r.shed > 0, `no request was shed: ${JSON.stringify({ ...r, retryAfter: [...r.retryAfter] })}; events ${seen.join(' ')}`);
+  assert.ok(r.ok > 0);
+  assert.equal(r.other, 0, 'every request got 200 or 503');
+  assert.deepEqual([...r.retryAfter], ['2']);
+  assert.deepEqual([...r.codes], ['SERVER_OVERLOADED']);
+  assert.equal(r.healthBad, 0, '/health answered 200 throughout');
+  // Retained bytes asked of the process: far more than its heap.
+  const askedMb = ((r.ok + r.shed) * LOAD.keepKb) / 1024;
+  assert.ok(askedMb > HEAP_MB, `asked ${askedMb} MiB`);
+  for (const k of ['cache.shrink:apply', 'gc:apply', 'shed:apply']) assert.ok(seen.includes(k), `${k} not in ${seen.join(' ')}`);
+  assert.ok(seen.includes('level:high') || seen.includes('level:critical'), seen.join(' '));
+
+  // Load stops: the level falls back to normal and responders are undone, newest first.
+  let state = (await getJson<{ level: string; engaged: string[] }>(`${child.url}/test/state`)).body;
+  for (let i = 0; i < 100 && (state.level !== 'normal' || state.engaged.length > 0); i++) {
+    await sleep(200);
+    state = (await getJson<{ level: string; engaged: string[] }>(`${child.url}/test/state`)).body;
+  }
+  assert.equal(state.level, 'normal', JSON.stringify(state));
+  assert.deepEqual(state.engaged, []);
+  // Over the whole run, every undo took the newest engaged responder (GC has nothing to undo).
+  const stack: string[] = [];
+  let undos = 0;
+  for (const { event: e } of child.events) {
+    if (e.type !== 'action' || e.responder === 'gc') continue;
+    if (e.action === 'apply') stack.push(e.responder);
+    if (e.action === 'undo') {
+      undos++;
+      assert.equal(e.responder, stack.pop(), `undo out of order: ${kinds(child.events).join(' ')}`);
+    }
+  }
+  assert.deepEqual(stack, []);
+  assert.ok(undos >= 4);
+  const after = await post(`${child.url}/test/alloc`, LOAD);
+  assert.equal(after.status, 200, 'served again once pressure is gone');
+});
