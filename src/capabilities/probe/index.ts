@@ -7,3 +7,4 @@ export { createDnsLookup, Prober, readBanner, type HttpCheckResult, type HttpGet
 export { connectScan, tcpBinding, PortState, type EngineOptions, type EngineResult, type EngineStats, type ScanJob } from './scanner.js';
 export { serviceForPort, serviceFromBanner, wellKnownPorts } from './services.js';
 export { Allowlist, DEFAULT_ALLOWLIST, expandCidr, normalizeAddress, parsePorts, parseTarget, type ParsedTarget } from './targets.js';
+export { createProbeService, type ProbeHistory, type ProbeRecord, type ProbeService } from './service.js';

@@ -7,6 +7,7 @@
  *   const { results, summary } = await prober.scan({ targets: ['localhost'], ports: '1-1024' });
  */
 import { lookup as dnsLookup, Resolver } from 'node:dns/promises';
+import { readFileSync } from 'node:fs';
 import { isIPv4, Socket } from 'node:net';
 import { LRUCache } from 'lru-cache';
 import type { Counter, Histogram, MetricsRegistry } from '../../platform/metrics/types.js';
@@ -121,6 +122,21 @@ interface PlannedTarget {
 const STATE_NAMES: Record<number, ProbeState> = { [PortState.Open]: 'open', [PortState.Closed]: 'closed', [PortState.Filtered]: 'filtered' };
 const MAX_CONCURRENCY = 8192;
 const MAX_TIMEOUT_MS = 60_000;
+
+/** The kernel's ephemeral port range (where our own sockets' source ports live). */
+const EPHEMERAL: readonly [number, number] = (() => {
+  try {
+    const [lo, hi] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number);
+    if (lo! >= 1 && hi! <= 65535 && lo! <= hi!) return [lo!, hi!] as const;
+  } catch (_) {
+    // not Linux: use the IANA range, which BSDs and Windows use
+  }
+  return [32768, 65535] as const;
+})();
+
+function isLoopback(address: string): boolean {
+  return address === '::1' || address.startsWith('127.');
+}
 
 const systemLookup: Lookup = async (name) => dnsLookup(name, { all: true, verbatim: true });
 
@@ -246,9 +262,11 @@ export class Prober {
       jobPorts.push(missing);
       jobs.push({ address: p.address, family: p.family, ports: missing.length === p.ports.length ? p.ports : missing });
     }
+    const dialer = this.dialer();
     const engine = jobs.some((j) => j.ports.length > 0)
-      ? await connectScan(jobs, { timeoutMs, maxConcurrency: concurrency, dialer: this.dialer(), ...(req.sourcePort !== undefined ? { sourcePort: req.sourcePort } : {}), ...(opts.signal ? { signal: opts.signal } : {}), ...(opts.onProgress ? { onProgress: opts.onProgress } : {}) })
+      ? await connectScan(jobs, { timeoutMs, maxConcurrency: concurrency, dialer, ...(req.sourcePort !== undefined ? { sourcePort: req.sourcePort } : {}), ...(opts.signal ? { signal: opts.signal } : {}), ...(opts.onProgress ? { onProgress: opts.onProgress } : {}) })
       : undefined;
+    if (engine && req.sourcePort === undefined) await this.confirmLocalOpens(jobs, engine.states, timeoutMs, dialer, opts.signal);
 
     const results: ProbeResult[] = [];
     const summary: ProbeSummary = { open: 0, closed: 0, filtered: 0, durationMs: 0, addresses: planned.length, ports: 0, cached: 0 };
@@ -317,6 +335,30 @@ export class Prober {
     summary.durationMs = Math.round((performance.now() - t0) * 1000) / 1000;
     this.scanMs?.record(summary.durationMs);
     return { results, summary, engine: engine?.stats };
+  }
+
+  /**
+   * An open loopback port inside the ephemeral range may be one of our own sockets seen mid-scan (a
+   * cross-connect the engine could not pair up) or a listener that just went away. Ask once more,
+   * now that the scan's sockets are gone; it costs one connect per such port.
+   */
+  private async confirmLocalOpens(jobs: readonly ScanJob[], states: Uint8Array[], timeoutMs: number, dialer: 'raw' | 'net', signal?: AbortSignal): Promise<void> {
+    const again: ScanJob[] = [];
+    const where: Array<{ job: number; idx: number[] }> = [];
+    jobs.forEach((j, ji) => {
+      if (!isLoopback(j.address)) return;
+      const idx: number[] = [];
+      j.ports.forEach((port, pi) => {
+        if (states[ji]![pi] === PortState.Open && port >= EPHEMERAL[0] && port <= EPHEMERAL[1]) idx.push(pi);
+      });
+      if (idx.length > 0) {
+        again.push({ address: j.address, family: j.family, ports: idx.map((pi) => j.ports[pi]!) });
+        where.push({ job: ji, idx });
+      }
+    });
+    if (again.length === 0) return;
+    const second = await connectScan(again, { timeoutMs, maxConcurrency: 16, dialer, ...(signal ? { signal } : {}) });
+    where.forEach((w, k) => w.idx.forEach((pi, n) => (states[w.job]![pi] = second.states[k]![n]!)));
   }
 
   private remember(address: string, port: number, req: ProbeRequest, state: PortState, latencyMs: number, banner: string | undefined): void {
