@@ -96,7 +96,8 @@ test('GET /v1/kpis: every KPI with value, thresholds from the rules and state', 
   }
   assert.deepEqual(byName.get('http.latency.p95')!.thresholds, { comparison: '>', warning: 120, critical: 150 });
   assert.deepEqual(byName.get('http.error_rate')!.thresholds, { comparison: '>', warning: 8, critical: 10 });
-  assert.deepEqual(byName.get('process.memory.rss')!.thresholds, { comparison: '>', warning: 120, critical: 150 });
+  assert.deepEqual(byName.get('process.memory.heap_used')!.thresholds, { comparison: '>', warning: 120, critical: 150 });
+  assert.equal(byName.get('process.memory.rss')!.thresholds, null);
   const er = byName.get('http.error_rate')!;
   assert.ok(er.value! >= 8, `error rate ${er.value}% with half the requests failing`);
   assert.equal(er.state, er.value! > 10 ? 'critical' : 'warning');

@@ -45,12 +45,17 @@ const webhook = Type.Object(
   { additionalProperties: false },
 );
 
-/** The planning document's thresholds. Critical rules fire after 15 s, warnings after 30 s. */
+/**
+ * The planning document's thresholds. Critical rules fire after 15 s, warnings after 30 s. "Memory" is
+ * the V8 heap in use: an idle compiled server already has ~123 MB RSS (code, native modules), so an
+ * RSS rule at 120 MB would fire on a healthy idle process; point the rules at process.memory.rss to
+ * watch RSS instead (the memory monitor watches RSS against the real limits).
+ */
 export const DEFAULT_RULES: Static<typeof rule>[] = [
   { name: 'latency-p95-warning', kpi: 'http.latency.p95', comparison: '>', threshold: 120, forSeconds: 30, severity: 'warning', hysteresis: 0.05 },
   { name: 'latency-p95-critical', kpi: 'http.latency.p95', comparison: '>', threshold: 150, forSeconds: 15, severity: 'critical', hysteresis: 0.05 },
-  { name: 'memory-warning', kpi: 'process.memory.rss', comparison: '>', threshold: 120, forSeconds: 30, severity: 'warning', hysteresis: 0.05 },
-  { name: 'memory-critical', kpi: 'process.memory.rss', comparison: '>', threshold: 150, forSeconds: 15, severity: 'critical', hysteresis: 0.05 },
+  { name: 'memory-warning', kpi: 'process.memory.heap_used', comparison: '>', threshold: 120, forSeconds: 30, severity: 'warning', hysteresis: 0.05 },
+  { name: 'memory-critical', kpi: 'process.memory.heap_used', comparison: '>', threshold: 150, forSeconds: 15, severity: 'critical', hysteresis: 0.05 },
   { name: 'error-rate-warning', kpi: 'http.error_rate', comparison: '>', threshold: 8, forSeconds: 30, severity: 'warning', hysteresis: 0.05 },
   { name: 'error-rate-critical', kpi: 'http.error_rate', comparison: '>', threshold: 10, forSeconds: 15, severity: 'critical', hysteresis: 0.05 },
   { name: 'pool-utilization-warning', kpi: 'pool.utilization', comparison: '>', threshold: 85, forSeconds: 30, severity: 'warning', hysteresis: 0.05 },
