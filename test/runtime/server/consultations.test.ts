@@ -16,7 +16,7 @@ const w = tempWorkdir('code-consult-');
 
 before(async () => {
   mock = await MockProviderServer.start();
-  mock.scriptDefault((req) => ({ kind: 'answer', content: answerJson({ answer: /deploy/i.test(req.user) ? 'approve' : 'A', confidence: 0.8, recommendations: ['Add a canary stage'] }), delayMs: /slowly/.test(req.user) ? 150 : 0 }));
+  mock.scriptDefault((req) => /never answer/.test(req.user) ? { kind: 'hang' } : ({ kind: 'answer', content: answerJson({ answer: /deploy/i.test(req.user) ? 'approve' : 'A', confidence: 0.8, recommendations: ['Add a canary stage'] }), delayMs: /slowly/.test(req.user) ? 150 : 0 }));
   engine = await testEngine(w.dir, {
     env: { ROUTE_KEY: KEY },
     overrides: {
@@ -122,6 +122,23 @@ describe('consultations API', () => {
     assert.equal(missing.statusCode, 404);
     assert.equal(missing.headers['content-type'], 'application/problem+json; charset=utf-8');
     assert.equal(missing.json().code, 'EXPERTS_NOT_FOUND');
+  });
+
+  it('cancels a waiting consultation when its client goes away', async () => {
+    await app.listen({ port: 0, host: '127.0.0.1' });
+    const { port } = app.server.address() as { port: number };
+    const failedBefore = engine.metrics.exposition().match(/code_consultations_total\{outcome="failed"\} (\d+)/)?.[1] ?? '0';
+    const ac = new AbortController();
+    const pending = fetch(`http://127.0.0.1:${port}/v1/consultations`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ question: 'never answer this', experts: ['gpt'] }), signal: ac.signal }).catch((err: Error) => err);
+    for (let i = 0; i < 100 && !mock.requests.some((r) => r.user.includes('never answer this')); i++) await new Promise((r) => setTimeout(r, 10));
+    ac.abort();
+    assert.ok((await pending) instanceof Error);
+    let failed = failedBefore;
+    for (let i = 0; i < 100 && failed === failedBefore; i++) {
+      await new Promise((r) => setTimeout(r, 10));
+      failed = engine.metrics.exposition().match(/code_consultations_total\{outcome="failed"\} (\d+)/)?.[1] ?? '0';
+    }
+    assert.equal(Number(failed), Number(failedBefore) + 1, 'the consultation was cancelled, not left to its 5 s timeout');
   });
 
   it('lists the experts, documents the routes, and exposes metrics per expert', async () => {
