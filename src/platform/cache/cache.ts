@@ -26,6 +26,13 @@ interface Resolved {
   hardTimeout: number;
 }
 
+/** An entry read from L2/L3, with the bus epoch at which the read started. */
+interface Found {
+  d: Decoded;
+  buf: Buffer;
+  epoch: number;
+}
+
 /** What a refresh knows of the stale value it replaces. */
 interface Stale {
   value: unknown;
@@ -100,10 +107,17 @@ export class TieredCache implements Cache {
 
   private readonly inflight = new Map<string, Promise<unknown>>();
   private readonly refreshing = new Map<string, Promise<unknown>>();
-  private readonly reads = new Map<string, Promise<{ d: Decoded; buf: Buffer } | undefined>>();
+  private readonly reads = new Map<string, Promise<Found | undefined>>();
   private readonly waiters = new Map<string, Set<() => void>>();
   private readonly prefetchQueue = new Set<string>();
   private prefetchScheduled = false;
+
+  // A read that started before a bus message evicted its key must not put what it read into L1/L3:
+  // it may be the value the message was about. Epochs order reads and evictions.
+  private busEpoch = 0;
+  private floorEpoch = 0;
+  private readonly lastEvicted = new Map<string, number>();
+  private manyReads = 0;
 
   // L2 writes that could not be made (Redis down, flag off): replayed when L2 is back.
   private readonly dirty = new Map<string, 's' | 'd'>();
@@ -411,7 +425,7 @@ export class TieredCache implements Cache {
     const found = await this.readLower(stored);
     if (found !== undefined && found.d.expiresAt > Date.now()) {
       this.lowerServed++;
-      this.promote(stored, found.d);
+      this.promote(stored, found.d, found.epoch);
       if (this.rules.length > 0) this.prefetchFor(stored);
       return found.d.value;
     }
@@ -454,13 +468,13 @@ export class TieredCache implements Cache {
       const now = Date.now();
       if (found.d.expiresAt > now) {
         this.lowerServed++;
-        this.promote(stored, found.d, prefix);
+        this.promote(stored, found.d, found.epoch, prefix);
         if (this.rules.length > 0) this.prefetchFor(stored);
         return found.d.value;
       }
       if (found.d.staleUntil > now) {
         this.staleServed++;
-        this.promote(stored, found.d, prefix);
+        this.promote(stored, found.d, found.epoch, prefix);
         return this.serveStale(stored, key, factory, o, { value: found.d.value, version: versionOf(found.d.expiresAt, found.d.staleUntil) });
       }
     }
@@ -508,6 +522,7 @@ export class TieredCache implements Cache {
     let delay = 5;
     for (let round = 0; ; round++) {
       let r: AcquireResult;
+      const epoch = this.busEpoch;
       try {
         r = await this.breaker!.execute(l2.ready ? () => l2.acquire(stored, this.leaseMs, stale?.version) : this.unavailable);
       } catch (err) {
@@ -520,8 +535,8 @@ export class TieredCache implements Cache {
         if (d !== undefined) {
           const now = Date.now();
           if (d.expiresAt > now) {
-            this.promote(stored, d, prefix, r.payload);
-            this.l3Backfill(stored, d, r.payload);
+            this.promote(stored, d, epoch, prefix);
+            this.l3Backfill(stored, d, r.payload, epoch);
             return d.value;
           }
           // Rewritten by somebody, and already stale again: refresh that version.
@@ -680,7 +695,7 @@ export class TieredCache implements Cache {
   }
 
   /** One read of L2 (or L3 without L2), shared by every caller asking for `stored` meanwhile. */
-  private readLower(stored: string): Promise<{ d: Decoded; buf: Buffer } | undefined> {
+  private readLower(stored: string): Promise<Found | undefined> {
     let p = this.reads.get(stored);
     if (p !== undefined) return p;
     p = this.readLowerNow(stored);
@@ -693,7 +708,8 @@ export class TieredCache implements Cache {
     return p;
   }
 
-  private async readLowerNow(stored: string): Promise<{ d: Decoded; buf: Buffer } | undefined> {
+  private async readLowerNow(stored: string): Promise<Found | undefined> {
+    const epoch = this.busEpoch;
     if (this.l2On()) {
       const l2 = this.l2!;
       const started = performance.now();
@@ -711,8 +727,8 @@ export class TieredCache implements Cache {
           const d = this.decodeOrDrop(buf, stored, 'l2');
           if (d !== undefined) {
             this.l2Hits++;
-            this.l3Backfill(stored, d, buf);
-            return { d, buf };
+            this.l3Backfill(stored, d, buf, epoch);
+            return { d, buf, epoch };
           }
         }
         this.l2Misses++;
@@ -728,7 +744,7 @@ export class TieredCache implements Cache {
         const d = this.decodeOrDrop(buf, stored, 'l3');
         if (d !== undefined) {
           this.l3Hits++;
-          return { d, buf };
+          return { d, buf, epoch };
         }
       }
       this.l3Misses++;
@@ -738,6 +754,16 @@ export class TieredCache implements Cache {
 
   /** MGET (one round trip) or L3 reads for many keys; undefined where nothing usable was found. */
   private async readLowerMany(stored: readonly string[], count: boolean): Promise<Array<Decoded | undefined>> {
+    this.manyReads++;
+    try {
+      return await this.readLowerManyNow(stored, count);
+    } finally {
+      this.manyReads--;
+    }
+  }
+
+  private async readLowerManyNow(stored: readonly string[], count: boolean): Promise<Array<Decoded | undefined>> {
+    const epoch = this.busEpoch;
     const out = new Array<Decoded | undefined>(stored.length).fill(undefined);
     if (this.l2On()) {
       const l2 = this.l2!;
@@ -758,7 +784,7 @@ export class TieredCache implements Cache {
             if (d !== undefined) this.l2Hits++;
             else this.l2Misses++;
           }
-          if (d !== undefined) this.l3Backfill(stored[i]!, d, buf!);
+          if (d !== undefined) this.l3Backfill(stored[i]!, d, buf!, epoch);
         }
         return out;
       }
@@ -791,19 +817,41 @@ export class TieredCache implements Cache {
     }
   }
 
-  private promote(stored: string, d: Decoded, prefix = nsOf(stored), _buf?: Buffer): void {
-    if (this.l1 === undefined) return;
+  /**
+   * Records that `keys` (undefined: possibly any key) changed, here or on another instance, so reads
+   * already under way do not put what they read into L1/L3.
+   */
+  private noteChange(keys: readonly string[] | undefined): void {
+    const e = ++this.busEpoch;
+    if (this.reads.size === 0 && this.inflight.size === 0 && this.refreshing.size === 0 && this.manyReads === 0) {
+      if (this.lastEvicted.size > 0) this.lastEvicted.clear(); // nothing under way started before this
+      return;
+    }
+    if (keys === undefined || this.lastEvicted.size + keys.length > 10_000) {
+      this.lastEvicted.clear();
+      this.floorEpoch = e;
+    } else for (const k of keys) this.lastEvicted.set(k, e);
+  }
+
+  /** True when a bus message evicted `stored` after a read that started at `epoch`. */
+  private raced(stored: string, epoch: number): boolean {
+    return epoch < this.floorEpoch || (this.lastEvicted.get(stored) ?? -1) > epoch;
+  }
+
+  private promote(stored: string, d: Decoded, epoch: number, prefix = nsOf(stored)): void {
+    if (this.l1 === undefined || this.raced(stored, epoch)) return;
     this.l1.set(stored, { value: d.value, ns: prefix, freshUntil: d.expiresAt, expiresAt: d.expiresAt, staleUntil: d.staleUntil, tags: d.tags, size: d.size });
   }
 
   /** An L2 hit is written to L3 too (batched, next tick), so L3 can answer while Redis is down. */
-  private l3Backfill(stored: string, d: Decoded, buf: Buffer): void {
-    if (this.l3 === undefined) return;
+  private l3Backfill(stored: string, d: Decoded, buf: Buffer, epoch: number): void {
+    if (this.l3 === undefined || this.raced(stored, epoch)) return;
     const ttl = d.staleUntil - Date.now();
     if (ttl > 0) this.l3.setSync(stored, buf, ttl, d.tags);
   }
 
   private writeLocal(stored: string, prefix: string, value: unknown, payload: Buffer, expiresAt: number, staleUntil: number, tags: readonly string[] | undefined, ttl: number): void {
+    this.noteChange([stored]);
     this.l1?.set(stored, { value, ns: prefix, freshUntil: expiresAt, expiresAt, staleUntil, tags, size: payload.length });
     this.l3?.setSync(stored, payload, ttl, tags);
   }
@@ -935,6 +983,8 @@ export class TieredCache implements Cache {
 
   private onBus(msg: BusMessage): void {
     const l1 = this.l1;
+    if (msg.kind === 's' || msg.kind === 'd') this.noteChange(msg.items);
+    else if (msg.kind !== 'r') this.noteChange(undefined);
     switch (msg.kind) {
       case 's':
         for (const k of msg.items) {
@@ -1028,6 +1078,7 @@ export class TieredCache implements Cache {
     if (missing.length === 0) return out;
     if (l1 !== undefined) this.l1Misses += missing.length;
     const want = missing.map((i) => stored[i]!);
+    const epoch = this.busEpoch;
     const found = await this.readLowerMany(want, true);
     const t = Date.now();
     for (let j = 0; j < missing.length; j++) {
@@ -1035,7 +1086,7 @@ export class TieredCache implements Cache {
       if (d !== undefined && d.expiresAt > t) {
         this.lowerServed++;
         out[missing[j]!] = d.value;
-        this.promote(want[j]!, d, prefix);
+        this.promote(want[j]!, d, epoch, prefix);
       } else this.missed++;
     }
     return out;
@@ -1081,6 +1132,7 @@ export class TieredCache implements Cache {
     this.checkOpen();
     const stored = this.storedKeys(prefix, keys);
     if (stored.length === 0) return;
+    this.noteChange(stored);
     for (const k of stored) this.l1?.delete(k);
     this.l3?.deleteSync(stored);
     if (this.l2 === undefined) return;
@@ -1108,6 +1160,7 @@ export class TieredCache implements Cache {
       return prefix + t;
     });
     if (stored.length === 0) return;
+    this.noteChange(undefined);
     this.l1?.deleteByTags(stored);
     this.l3?.deleteByTagsSync(stored);
     if (this.l2 === undefined) return;
@@ -1128,6 +1181,7 @@ export class TieredCache implements Cache {
   /** @internal */
   async clearIn(prefix: string): Promise<void> {
     this.checkOpen();
+    this.noteChange(undefined);
     this.l1?.clear(prefix);
     this.l3?.clearSync(prefix);
     for (const k of [...this.dirty.keys()]) if (k.startsWith(prefix)) this.dirty.delete(k);
@@ -1208,12 +1262,13 @@ export class TieredCache implements Cache {
     let n = 0;
     for (let i = 0; i < all.length; i += this.maxBatch) {
       const chunk = all.slice(i, i + this.maxBatch);
+      const epoch = this.busEpoch;
       const found = await this.readLowerMany(chunk, false);
       const now = Date.now();
       for (let j = 0; j < chunk.length; j++) {
         const d = found[j];
         if (d !== undefined && d.expiresAt > now) {
-          this.promote(chunk[j]!, d);
+          this.promote(chunk[j]!, d, epoch);
           n++;
         }
       }
@@ -1240,12 +1295,13 @@ export class TieredCache implements Cache {
     if (this.closed) return;
     const keys = [...this.prefetchQueue];
     this.prefetchQueue.clear();
+    const epoch = this.busEpoch;
     const found = await this.readLowerMany(keys, false);
     const now = Date.now();
     for (let i = 0; i < keys.length; i++) {
       const d = found[i];
       if (d !== undefined && d.expiresAt > now && !this.l1!.lru.has(keys[i]!)) {
-        this.promote(keys[i]!, d);
+        this.promote(keys[i]!, d, epoch);
         this.prefetched++;
       }
     }

@@ -267,6 +267,25 @@ describe('tiered cache: with Redis (L2)', () => {
     assert.equal(await reader.namespace('x').get('shared'), undefined);
   });
 
+  it('does not let a read that raced a write put the old value into L1', async () => {
+    const prefix = uniquePrefix('race');
+    const other = await make({ redis: prefix });
+    await other.set('k', 'old');
+    const c = await make({ redis: prefix, disk: true });
+    const reading = c.get('k'); // L2 GET on the wire
+    await c.set('k', 'new'); // written while the read is under way
+    assert.equal(await reading, 'old', 'the read returns what it read');
+    assert.equal(c.getSync('k'), 'new', 'but L1 keeps the newer write');
+    const many = c.getMany(['k2']);
+    await other.set('k2', 'x');
+    await many;
+    await c.delete('k');
+    const again = c.get('k');
+    await c.set('k', 'newest');
+    await again;
+    assert.equal(c.getSync('k'), 'newest');
+  });
+
   it('getMany fetches everything L1 lacks with one MGET', async () => {
     const prefix = uniquePrefix('mget');
     const writer = await make({ redis: prefix });
