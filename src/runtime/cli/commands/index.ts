@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import type { CliContext } from '../context.js';
 import * as config from './config.js';
 import * as consult from './consult.js';
+import * as review from './review.js';
 import * as flags from './flags.js';
 import * as logs from './logs.js';
 import * as serve from './serve.js';
@@ -12,4 +13,4 @@ export interface CommandModule {
 }
 
 /** Every codectl command, in --help order. Add one: import its module and append it. */
-export const commands: CommandModule[] = [serve, config, flags, top, consult, logs];
+export const commands: CommandModule[] = [serve, config, flags, top, consult, review, logs];
