@@ -268,3 +268,20 @@ test('alert history repository on every store: insert, list with filters, prune'
     assert.deepEqual((await listAlertEvents(store)).map((e) => e.id), ['e9', 'e8', 'e7', 'e6']);
   });
 });
+
+test('alert rules are live: a config rollback swaps them in the running engine', async (t) => {
+  const w = tempWorkdir();
+  t.after(w.cleanup);
+  const rule = (name: string, threshold: number): string => `alerts:\n  anomaly: []\n  rules:\n    - { name: ${name}, kpi: http.error_rate, comparison: ">", threshold: ${threshold}, severity: warning }\n`;
+  const first = await testEngine(w.dir, { path: w.write('a.yaml', rule('first', 5)) });
+  await first.close();
+  const engine = await testEngine(w.dir, { path: w.write('b.yaml', rule('second', 7)) });
+  t.after(() => engine.close());
+  // Config rules only (parts' derived rules are named KPI:severity).
+  const names = (): string[] => engine.observability.monitor.alerts.rules().map((r) => r.name).filter((n) => !n.includes(':'));
+  assert.deepEqual(names(), ['second']);
+  const result = await engine.config.rollback(1);
+  assert.ok(result.applied.some((p: string) => p.startsWith('alerts.rules')), JSON.stringify(result.applied));
+  assert.deepEqual(names(), ['first']);
+  assert.deepEqual(engine.observability.monitor.thresholdsFor('http.error_rate'), { comparison: '>', warning: 5 });
+});
