@@ -124,6 +124,24 @@ describe('consultations API', () => {
     assert.equal(missing.json().code, 'EXPERTS_NOT_FOUND');
   });
 
+  it('DELETE cancels a background consultation; GET then reports it failed', async () => {
+    const started = await app.inject({ method: 'POST', url: '/v1/consultations', payload: { question: 'never answer this either', experts: ['gpt'], wait: false } });
+    assert.equal(started.statusCode, 202);
+    const { id } = started.json();
+    const del = await app.inject({ method: 'DELETE', url: `/v1/consultations/${id}` });
+    assert.equal(del.statusCode, 202);
+    let state = await app.inject({ url: `/v1/consultations/${id}` });
+    for (let i = 0; i < 100 && state.statusCode === 202; i++) {
+      await new Promise((r) => setTimeout(r, 10));
+      state = await app.inject({ url: `/v1/consultations/${id}` });
+    }
+    assert.equal(state.statusCode, 200);
+    assert.deepEqual(state.json(), { id, state: 'failed', error: { code: 'EXPERTS_CANCELLED', message: 'the consultation was cancelled' } });
+    const again = await app.inject({ method: 'DELETE', url: `/v1/consultations/${id}` });
+    assert.equal(again.statusCode, 404);
+    assert.match(again.json().detail, /is not running \(failed\)/);
+  });
+
   it('cancels a waiting consultation when its client goes away', async () => {
     await app.listen({ port: 0, host: '127.0.0.1' });
     const { port } = app.server.address() as { port: number };
@@ -147,6 +165,7 @@ describe('consultations API', () => {
     assert.equal(experts.options.minResponses, 2);
     const openapi = (await app.inject({ url: '/openapi.json' })).json();
     for (const p of ['/v1/consultations', '/v1/consultations/batch', '/v1/consultations/{id}', '/v1/experts']) assert.ok(openapi.paths[p], p);
+    assert.ok(openapi.paths['/v1/consultations/{id}'].delete);
     const text = engine.metrics.exposition();
     assert.match(text, /code_expert_answers_total\{expert="claude",status="ok"\}/);
     assert.match(text, /code_expert_tokens_total\{expert="gpt",direction="output"\}/);

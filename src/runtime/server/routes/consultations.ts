@@ -169,6 +169,21 @@ export default async function consultationRoutes(app: FastifyInstance, { engine 
     return { id: state.id, state: 'failed', error: state.error };
   });
 
+  app.delete<{ Params: { id: string } }>('/v1/consultations/:id', {
+    schema: {
+      tags: ['experts'],
+      summary: 'Cancels a running background consultation (its experts are aborted); GET then shows it failed with EXPERTS_CANCELLED.',
+      params: { type: 'object', properties: { id: { type: 'string', minLength: 1, maxLength: 100 } }, required: ['id'] },
+      response: { 202: runningSchema },
+    },
+  }, async (req, reply) => {
+    if (!engine.experts.cancel(req.params.id)) {
+      const state = await engine.experts.get(req.params.id);
+      throw new ExpertsError('EXPERTS_NOT_FOUND', state ? `consultation ${req.params.id} is not running (${state.state})` : `no consultation ${req.params.id}`, { id: req.params.id });
+    }
+    return reply.code(202).send({ id: req.params.id, state: 'running' });
+  });
+
   app.get<{ Querystring: { limit: number; since?: number } }>('/v1/consultations', {
     schema: {
       tags: ['experts'],
