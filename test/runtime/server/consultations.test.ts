@@ -172,3 +172,20 @@ describe('consultations API', () => {
     assert.ok(!text.includes(KEY));
   });
 });
+
+describe('experts config', () => {
+  it('applies live keys from a new config version to the next consultations', async (t) => {
+    const dir = tempWorkdir('code-consult-live-');
+    t.after(dir.cleanup);
+    const file = dir.write('codectl.yaml', 'experts:\n  minResponses: 2\n  expertTimeoutMs: 1000\n');
+    const first = await testEngine(dir.dir, { path: file });
+    t.after(() => first.close());
+    assert.equal(first.experts.options().minResponses, 2);
+    dir.write('codectl.yaml', 'experts:\n  minResponses: 4\n  expertTimeoutMs: 2500\n');
+    const second = await testEngine(dir.dir, { path: file }); // records config version 2 in the shared store
+    await second.close();
+    await first.config.sync();
+    assert.equal(first.experts.options().minResponses, 4);
+    assert.equal(first.experts.options().expertTimeoutMs, 2500);
+  });
+});
