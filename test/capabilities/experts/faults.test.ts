@@ -2,13 +2,13 @@
 // the consensus of independent, imperfect experts beats the best of them.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { Agent } from 'undici';
 import { NOOP } from '../../../src/platform/resilience/index.js';
 import type { Policy } from '../../../src/platform/resilience/index.js';
 import { runCircle } from '../../../src/capabilities/experts/circle.js';
 import { LlmExpert } from '../../../src/capabilities/experts/llm-expert.js';
 import { providerPolicy } from '../../../src/capabilities/experts/policy.js';
-import { createProvider, undiciTransport } from '../../../src/capabilities/experts/providers/index.js';
+import { HttpClient } from '../../../src/platform/net/index.js';
+import { createProvider, netTransport } from '../../../src/capabilities/experts/providers/index.js';
 import { seededRandom } from '../../../src/capabilities/experts/random.js';
 import type { AskContext, Expert, ExpertOutcome, Question } from '../../../src/capabilities/experts/types.js';
 import { MockProviderServer, answerJson } from '../../helpers/mock-providers.js';
@@ -16,7 +16,8 @@ import type { MockBehavior } from '../../helpers/mock-providers.js';
 
 describe('5 experts, 20% of provider calls failing at random', () => {
   let mock: MockProviderServer;
-  let agent: Agent;
+  // The engine's HTTP client with its defaults (per-origin breaker included), as engine.http is built.
+  let http: HttpClient;
   const stats = { calls: 0, faults: 0 };
   const KINDS = [
     ['openai', true],
@@ -28,7 +29,7 @@ describe('5 experts, 20% of provider calls failing at random', () => {
 
   before(async () => {
     mock = await MockProviderServer.start();
-    agent = new Agent({ connections: 64 });
+    http = new HttpClient();
     const random = seededRandom('faults');
     mock.scriptDefault((): MockBehavior => {
       stats.calls++;
@@ -49,14 +50,14 @@ describe('5 experts, 20% of provider calls failing at random', () => {
     });
   });
   after(async () => {
-    await agent.close();
+    await http.close();
     await mock.close();
   });
 
   function experts(policyFor: (name: string) => Policy): Expert[] {
     return KINDS.map(([kind, stream], i) => {
       const name = `${kind}-${stream ? 's' : 'j'}-${i}`;
-      const provider = createProvider({ name, kind, baseUrl: kind === 'openai' ? `${mock.url}/v1` : mock.url, model: name, stream }, { transport: undiciTransport({ dispatcher: agent }), env: {} });
+      const provider = createProvider({ name, kind, baseUrl: kind === 'openai' ? `${mock.url}/v1` : mock.url, model: name, stream }, { transport: netTransport(http), env: {} });
       return new LlmExpert(provider, { policy: policyFor(name) });
     });
   }
