@@ -94,10 +94,14 @@ describe('codectl consult', () => {
     assert.match(one.err, /choices: needs at least 2 choices/);
   });
 
-  it('exits 1 when no expert could answer', async () => {
+  it('exits 1 when no expert could answer, and says why when they all abstained', async () => {
     const r = await cli(['consult', 'Anyone?', '--expert', 'flaky']);
     assert.equal(r.code, 1);
     assert.match(r.out, /^answer: \(none\)/);
+    const builtins = await cli(['consult', 'Tabs or spaces?', '--expert', 'security', '--expert', 'cost']);
+    assert.equal(builtins.code, 1);
+    assert.match(builtins.err, /every expert abstained: the built-in experts only review deployments/);
+    assert.match(builtins.out, /security\s+abstain/);
   });
 });
 

@@ -91,6 +91,9 @@ export function register(program: Command, ctx: CliContext): void {
           const result = await engine.experts.consult(request, { signal: controller.signal });
           ctx.print(cmd, result, () => renderConsultation(result));
           if (result.degraded && !ctx.globals(cmd).json) ctx.stderr.write(`codectl: the consultation is degraded (${result.causes.length} cause${result.causes.length === 1 ? '' : 's'})\n`);
+          if (result.experts.length > 0 && result.experts.every((e) => e.status === 'abstain')) {
+            ctx.stderr.write('codectl: every expert abstained: the built-in experts only review deployments (--review with a check report); configure experts.providers for other questions\n');
+          }
           return result.answer === null || !result.quorum ? 1 : 0;
         } finally {
           process.off('SIGINT', onSignal);
