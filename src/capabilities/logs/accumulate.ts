@@ -48,8 +48,24 @@ export function daysFromCivil(y: number, m: number, d: number): number {
   return era * 146097 + doe - 719468;
 }
 
-const pack3 = (a: number, b: number, c: number): number => ((a & 0xdf) << 16) | ((b & 0xdf) << 8) | (c & 0xdf);
-const MONTH = new Map<number, number>(['JAN', 'FEB', 'MAR', 'APR', 'MAY', 'JUN', 'JUL', 'AUG', 'SEP', 'OCT', 'NOV', 'DEC'].map((m, i) => [pack3(m.charCodeAt(0), m.charCodeAt(1), m.charCodeAt(2)), i + 1]));
+/** 1..12 for a three-letter English month abbreviation in any case, else 0. */
+function monthOf(a: number, b: number, c: number): number {
+  switch (((a & 0xdf) << 16) | ((b & 0xdf) << 8) | (c & 0xdf)) {
+    case 0x4a414e: return 1; // JAN
+    case 0x464542: return 2; // FEB
+    case 0x4d4152: return 3; // MAR
+    case 0x415052: return 4; // APR
+    case 0x4d4159: return 5; // MAY
+    case 0x4a554e: return 6; // JUN
+    case 0x4a554c: return 7; // JUL
+    case 0x415547: return 8; // AUG
+    case 0x534550: return 9; // SEP
+    case 0x4f4354: return 10; // OCT
+    case 0x4e4f56: return 11; // NOV
+    case 0x444543: return 12; // DEC
+    default: return 0;
+  }
+}
 
 const p4 = (s: string): number => ((s.charCodeAt(0) << 24) | (s.charCodeAt(1) << 16) | (s.charCodeAt(2) << 8) | s.charCodeAt(3)) >>> 0;
 const W_ERRO = p4('ERRO');
@@ -170,6 +186,9 @@ export class LogAccumulator {
   private prefix = '';
   // timestamp cache: the day of the previous timestamp
   private lastYmd = -1;
+  /** Next '[' and '"' at or after the position they were searched from (per chunk; -1: unknown). */
+  private nextBracket = -1;
+  private nextQuote = -1;
   private lastDayMs = 0;
   // time aggregates
   private minTs = Number.POSITIVE_INFINITY;
@@ -202,6 +221,9 @@ export class LogAccumulator {
 
   /** Analyses the lines ending at ends[k0..k1) of `b`, the first starting at `s`; returns the next start. */
   lines(b: Buffer, ends: Int32Array, k0: number, k1: number, s: number): number {
+    // the buffer's content changed: forget the memoised byte positions
+    this.nextBracket = -1;
+    this.nextQuote = -1;
     for (let k = k0; k < k1; k++) {
       const e = ends[k]!;
       this.line(b, s, e);
@@ -210,8 +232,29 @@ export class LogAccumulator {
     return s;
   }
 
-  /** One line, b[s, e) without its '\n'. */
-  line(b: Buffer, s: number, e: number): void {
+  /**
+   * Adds what a WASM level pass counted (LineScanner.levels): [0..6] levels, [7..13] formats,
+   * [14] blank, [15] malformed, [16] lines.
+   */
+  addLevelCounts(counts: Int32Array): void {
+    for (let i = 0; i < 7; i++) {
+      this.levelCounts[i]! += counts[i]!;
+      this.formatCounts[i]! += counts[7 + i]!;
+    }
+    this.blank += counts[14]!;
+    this.malformed += counts[15]!;
+    this.lineCount += counts[16]!;
+  }
+
+  /** One line on its own (the buffer may have changed since the last call). */
+  single(b: Buffer, s: number, e: number): void {
+    this.nextBracket = -1;
+    this.nextQuote = -1;
+    this.line(b, s, e);
+  }
+
+  /** One line, b[s, e) without its '\n', of the chunk `lines` is walking. */
+  private line(b: Buffer, s: number, e: number): void {
     this.lineCount++;
     if (e > s && b[e - 1] === 13) e--;
     if (e <= s) {
@@ -233,7 +276,7 @@ export class LogAccumulator {
     } else if (c === 123) f = this.json(b, s, e);
     else if (c === 60) f = this.syslogPri(b, s, e);
     else if (c === 91 && e - s > 20 && b[s + 5] === 45 && b[s + 8] === 45 && b[s + 1]! >= 48 && b[s + 1]! <= 57) f = this.iso(b, s + 1, e);
-    else if (c >= 65 && c <= 90 && e - s >= 16 && b[s + 3] === 32 && MONTH.has(pack3(c, b[s + 1]!, b[s + 2]!))) f = this.syslog3164(b, s, s, e);
+    else if (c >= 65 && c <= 90 && e - s >= 16 && b[s + 3] === 32 && monthOf(c, b[s + 1]!, b[s + 2]!) !== 0) f = this.syslog3164(b, s, s, e);
     else if (c >= 97 && c <= 122) f = this.logfmt(b, s, e);
     else f = this.access(b, s, e);
     this.levelCounts[this.lvl]!++;
@@ -335,7 +378,7 @@ export class LogAccumulator {
     else if ((c === 43 || c === 45) && q + 3 <= e) {
       const a0 = b[q + 1]! - 48, a1 = b[q + 2]! - 48;
       let r = q + 3;
-      if (b[r] === 58) r++;
+      if (r < e && b[r] === 58) r++;
       if (r + 2 <= e && a0 >>> 0 <= 9 && a1 >>> 0 <= 9) {
         const b0 = b[r]! - 48, b1 = b[r + 1]! - 48;
         if (b0 >>> 0 <= 9 && b1 >>> 0 <= 9) {
@@ -386,7 +429,7 @@ export class LogAccumulator {
   private iso(b: Buffer, p: number, e: number): number {
     let q = this.isoTime(b, p, e);
     if (q < 0) return this.access(b, p, e);
-    if (b[p - 1] === 91 && b[q] === 93) q++; // [timestamp]
+    if (q < e && b[p - 1] === 91 && b[q] === 93) q++; // [timestamp]
     if (!this.levelScan(b, q, e, 4)) {
       while (q < e && LEAD[b[q]!] === 1) q++;
       this.msgS = q;
@@ -399,7 +442,7 @@ export class LogAccumulator {
     let p = s + 1;
     let pri = 0;
     while (p < e && p < s + 4 && b[p]! >= 48 && b[p]! <= 57) pri = pri * 10 + b[p++]! - 48;
-    if (p === s + 1 || b[p] !== 62 || pri > 191) return this.plain(b, s, e);
+    if (p === s + 1 || p >= e || b[p] !== 62 || pri > 191) return this.plain(b, s, e);
     p++;
     const sev = pri & 7;
     if (p + 2 < e && b[p]! >= 49 && b[p]! <= 57 && b[p + 1] === 32) {
@@ -434,7 +477,7 @@ export class LogAccumulator {
       this.msgS = q;
       return F_SYSLOG;
     }
-    if (e - p >= 16 && b[p + 3] === 32 && MONTH.has(pack3(b[p]!, b[p + 1]!, b[p + 2]!))) {
+    if (e - p >= 16 && b[p + 3] === 32 && monthOf(b[p]!, b[p + 1]!, b[p + 2]!) !== 0) {
       const f = this.syslog3164(b, s, p, e);
       if (f === F_SYSLOG) this.lvl = SYSLOG_LEVEL[sev]!;
       return f;
@@ -444,7 +487,7 @@ export class LogAccumulator {
 
   /** `Mmm dd hh:mm:ss host tag[pid]: msg` at p (s: line start, for the fallback). */
   private syslog3164(b: Buffer, s: number, p: number, e: number): number {
-    const mo = MONTH.get(pack3(b[p]!, b[p + 1]!, b[p + 2]!))!;
+    const mo = monthOf(b[p]!, b[p + 1]!, b[p + 2]!);
     const d1 = b[p + 4]!;
     const d = (d1 === 32 ? 0 : d1 - 48) * 10 + (b[p + 5]! - 48);
     const h = num(b, p + 7, 2);
@@ -482,11 +525,13 @@ export class LogAccumulator {
       if (p >= e) break;
       const ks = ++p;
       while (p < e && b[p] !== 34) p += b[p] === 92 ? 2 : 1;
+      if (p >= e) break; // never read past the line (a WASM twin must see the same bytes)
       const ke = p++;
       while (p < e && (b[p] === 32 || b[p] === 9)) p++;
-      if (b[p] !== 58) continue; // a string value, not a key
+      if (p >= e || b[p] !== 58) continue; // a string value, not a key
       p++;
       while (p < e && (b[p] === 32 || b[p] === 9)) p++;
+      if (p >= e) break;
       const kind = jsonKey(b, ks, ke - ks);
       const v = b[p];
       if (v === 34) {
@@ -502,7 +547,7 @@ export class LogAccumulator {
           if (lv >= 0) this.lvl = lv;
         } else if (kind === K_TIME && !seenTime) {
           seenTime = true;
-          if (ve - vs >= 19 && b[vs + 4] === 45 && b[vs + 7] === 45) this.isoTime(b, vs, ve);
+          if (this.full && ve - vs >= 19 && b[vs + 4] === 45 && b[vs + 7] === 45) this.isoTime(b, vs, ve);
         } else if (kind === K_MSG && !seenMsg) {
           seenMsg = true;
           this.msgS = vs;
@@ -534,7 +579,7 @@ export class LogAccumulator {
   private logfmt(b: Buffer, s: number, e: number): number {
     let p = s;
     while (p < e && b[p] !== 61 && b[p] !== 32) p++;
-    if (b[p] !== 61) return this.access(b, s, e); // e.g. an access log from a named host
+    if (p >= e || b[p] !== 61) return this.access(b, s, e); // e.g. an access log from a named host
     p = s;
     let pairs = 0;
     while (p < e && pairs++ < 32) {
@@ -542,11 +587,11 @@ export class LogAccumulator {
       const ks = p;
       while (p < e && b[p] !== 61 && b[p] !== 32) p++;
       const ke = p;
-      if (b[p] !== 61) continue;
+      if (p >= e || b[p] !== 61) continue;
       p++;
       let vs = p;
       let ve: number;
-      if (b[p] === 34) {
+      if (p < e && b[p] === 34) {
         vs = ++p;
         while (p < e && b[p] !== 34) p += b[p] === 92 ? 2 : 1;
         ve = Math.min(p, e);
@@ -571,12 +616,11 @@ export class LogAccumulator {
 
   /** `host ident user [dd/Mon/yyyy:HH:MM:SS ±zzzz] "METHOD path PROTO" status ...`; else plain. */
   private access(b: Buffer, s: number, e: number): number {
-    const limit = Math.min(e, s + 128);
-    let p = s;
-    while (p < limit && b[p] !== 91) p++;
-    if (p + 28 >= e || b[p - 1] !== 32) return this.plain(b, s, e);
+    let p = this.nextBracket;
+    if (p < s) p = this.nextBracket = indexOrEnd(b, 91, s);
+    if (p - s > 128 || p + 28 >= e || b[p - 1] !== 32) return this.plain(b, s, e);
     const d = num(b, p + 1, 2);
-    const mo = MONTH.get(pack3(b[p + 4]!, b[p + 5]!, b[p + 6]!));
+    const mo = monthOf(b[p + 4]!, b[p + 5]!, b[p + 6]!);
     const y = num(b, p + 8, 4);
     const h = num(b, p + 13, 2);
     const mi = num(b, p + 16, 2);
@@ -584,18 +628,31 @@ export class LogAccumulator {
     const z = b[p + 22]!;
     const oh = num(b, p + 23, 2);
     const om = num(b, p + 25, 2);
-    if (b[p + 3] !== 47 || b[p + 7] !== 47 || b[p + 12] !== 58 || b[p + 15] !== 58 || b[p + 18] !== 58 || b[p + 21] !== 32 || mo === undefined || d < 0 || y < 0 || h < 0 || mi < 0 || sec < 0 || oh < 0 || om < 0 || (z !== 43 && z !== 45) || b[p + 27] !== 93) {
+    if (b[p + 3] !== 47 || b[p + 7] !== 47 || b[p + 12] !== 58 || b[p + 15] !== 58 || b[p + 18] !== 58 || b[p + 21] !== 32 || mo === 0 || d < 0 || y < 0 || h < 0 || mi < 0 || sec < 0 || oh < 0 || om < 0 || (z !== 43 && z !== 45) || b[p + 27] !== 93) {
       return this.plain(b, s, e);
     }
     const t = this.epoch(y, mo, d, h, mi, sec, 0);
     if (Number.isNaN(t)) return this.plain(b, s, e);
     // the request, then the status
     let q = p + 28;
-    if (b[q] !== 32 || b[q + 1] !== 34) return this.plain(b, s, e);
+    if (q + 1 >= e || b[q] !== 32 || b[q + 1] !== 34) return this.plain(b, s, e);
     q += 2;
     const rs = q;
-    while (q < e && b[q] !== 34) q += b[q] === 92 ? 2 : 1;
-    const re = Math.min(q, e);
+    // the closing quote (an escaped \" inside the request is skipped)
+    for (;;) {
+      let x = this.nextQuote;
+      if (x < q) x = this.nextQuote = indexOrEnd(b, 34, q);
+      if (x >= e) {
+        q = e;
+        break;
+      }
+      if (b[x - 1] !== 92) {
+        q = x;
+        break;
+      }
+      q = x + 1;
+    }
+    const re = q;
     const status = q + 5 <= e && b[q + 1] === 32 ? num(b, q + 2, 3) : -1;
     if (status < 100) return this.plain(b, s, e);
     this.ts = t - (z === 43 ? 1 : -1) * (oh * 60 + om) * MINUTE;
@@ -654,6 +711,12 @@ export class LogAccumulator {
       h.top(this.topN).map((x) => ({ message: x.prefix + normalizeMessage(x.sample), count: x.count, maxError: x.maxError, level: LOG_LEVELS[x.level]! }));
     return { top: render(this.topAll), topProblems: render(this.topProblems) };
   }
+}
+
+/** The index of the first `byte` at or after `from` in b, or b.length when there is none. */
+function indexOrEnd(b: Buffer, byte: number, from: number): number {
+  const i = b.indexOf(byte, from);
+  return i < 0 ? b.length : i;
 }
 
 /** The unsigned decimal of n digits at b[p], or -1 when one is not a digit. */

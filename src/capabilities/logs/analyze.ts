@@ -34,11 +34,16 @@ class LineFeeder {
   private skipping = false;
   readonly capacity: number;
 
+  /** Level counting on a WASM scanner: ISO lines are counted by its level pass, the rest here. */
+  private readonly wasmLevels: boolean;
+
   constructor(
     readonly scanner: LineScanner,
     private readonly acc: LogAccumulator,
+    mode: 'full' | 'levels',
   ) {
     this.capacity = scanner.buffer.length;
+    this.wasmLevels = mode === 'levels' && scanner.levels !== undefined;
   }
 
   /** Where the next bytes go, and how many fit. */
@@ -52,6 +57,7 @@ class LineFeeder {
 
   /** `n` bytes were written at buffer[offset]: analyse every complete line. */
   commit(n: number): void {
+    if (this.wasmLevels) return this.commitLevels(n);
     const len = this.carry + n;
     const buf = this.scanner.buffer;
     const count = this.scanner.scan(len);
@@ -70,7 +76,36 @@ class LineFeeder {
     s = this.acc.lines(buf, ends, k, count, s);
     if (s === 0 && len === this.capacity) {
       // no line end in a full buffer: analyse the first chunkBytes of this line, skip the rest
-      this.acc.line(buf, 0, len);
+      this.acc.single(buf, 0, len);
+      this.acc.truncated++;
+      this.skipping = true;
+      this.carry = 0;
+      return;
+    }
+    this.carry = len - s;
+    if (this.carry > 0 && s > 0) buf.copyWithin(0, s, len);
+  }
+
+  /** Level counting on a WASM scanner: one call splits and classifies the whole chunk. */
+  private commitLevels(n: number): void {
+    const len = this.carry + n;
+    const buf = this.scanner.buffer;
+    let s = 0;
+    if (this.skipping) {
+      const nl = buf.subarray(0, len).indexOf(10);
+      if (nl < 0) {
+        this.carry = 0;
+        return;
+      }
+      s = nl + 1;
+      this.skipping = false;
+    }
+    const counts = this.scanner.levelCounts!;
+    this.scanner.levels!(s, len);
+    this.acc.addLevelCounts(counts);
+    s = counts[17]!;
+    if (s === 0 && len === this.capacity) {
+      this.acc.single(buf, 0, len);
       this.acc.truncated++;
       this.skipping = true;
       this.carry = 0;
@@ -93,7 +128,7 @@ class LineFeeder {
 
   /** End of input: the last line may lack its '\n'. */
   end(): void {
-    if (this.carry > 0 && !this.skipping) this.acc.line(this.scanner.buffer, 0, this.carry);
+    if (this.carry > 0 && !this.skipping) this.acc.single(this.scanner.buffer, 0, this.carry);
     this.carry = 0;
     this.skipping = false;
   }
@@ -182,7 +217,7 @@ export async function analyzeLogs(paths: readonly string[], opts: AnalyzeOptions
   const sources = await resolveSources(paths, { cwd: opts.cwd ?? process.cwd(), roots: opts.roots, maxFiles, signal: opts.signal });
   const scanner = (opts.kernels ?? jsScanners).lineScanner(chunkBytes);
   const acc = new LogAccumulator({ mode, top, year, maxHours, maxErrorMinutes, hash: scanner.hash });
-  const feeder = new LineFeeder(scanner, acc);
+  const feeder = new LineFeeder(scanner, acc, mode);
   const files: FileReport[] = [];
   let bytes = 0;
   for (const src of sources) {

@@ -59,8 +59,9 @@ export class KernelMonitor {
     c.timedElements += elements;
   }
 
+  /** Zeroes every counter (in place: the facade holds references to them). */
   reset(): void {
-    for (const name of KERNEL_NAMES) this.counters.set(name, { wasm: fresh(), js: fresh() });
+    for (const pair of this.counters.values()) for (const c of [pair.wasm, pair.js]) Object.assign(c, fresh());
   }
 
   snapshot(): KernelMonitorSnapshot {

@@ -57,6 +57,15 @@ export interface LineScanner {
   scan(length: number): number;
   /** maskedHash of buffer[start, end), in place (no copy). */
   hash(start: number, end: number, seed: number): number;
+  /**
+   * WASM scanners only: the log analyzer's level pass. Splits buffer[start, length) into lines itself
+   * and counts every complete one into `levelCounts` (zeroed first): [0..6] levels fatal..unknown,
+   * [7..13] formats iso syslog json access logfmt plain none, [14] blank, [15] malformed, [16] lines,
+   * [17] the start of the incomplete last line. The rules are the log analyzer's (see
+   * assembly/index.ts logLevels); `scan` is not needed before it.
+   */
+  levels?(start: number, length: number): void;
+  readonly levelCounts?: Int32Array;
 }
 
 /** Anything that can hand out line scanners (the Kernels facade does). */

@@ -23,9 +23,10 @@ interface Exports {
   popcount(p: number, words: number): number;
   jaccard(pa: number, pb: number, words: number): number;
   maskedHash(p: number, n: number, seed: number): number;
+  logLevels(b: number, start: number, length: number, out: number): void;
 }
 
-const REQUIRED: ReadonlyArray<keyof Exports> = ['memory', 'heapBase', 'sumF32', 'dotF32', 'statsF32', 'percentileF32', 'countByte', 'byteOffsets', 'indexOfBytes', 'popcount', 'jaccard', 'maskedHash'];
+const REQUIRED: ReadonlyArray<keyof Exports> = ['memory', 'heapBase', 'sumF32', 'dotF32', 'statsF32', 'percentileF32', 'countByte', 'byteOffsets', 'indexOfBytes', 'popcount', 'jaccard', 'maskedHash', 'logLevels'];
 const PAGE = 65536;
 
 export type WasmLoad = { ok: true; module: WasmModule; url: string } | { ok: false; reason: string; url: string };
@@ -164,14 +165,20 @@ export function createWasmLineScanner(module: WasmModule, capacity: number): Lin
   const base = ex.heapBase();
   const cap = align16(capacity);
   const endsPtr = base + cap;
-  const need = endsPtr + cap * 4;
+  const countsPtr = endsPtr + cap * 4;
+  const need = countsPtr + 128;
   if (need > memory.buffer.byteLength) memory.grow(Math.ceil((need - memory.buffer.byteLength) / PAGE));
   const buffer = Buffer.from(memory.buffer, base, capacity);
   const ends = new Int32Array(memory.buffer, endsPtr, capacity);
+  const levelCounts = new Int32Array(memory.buffer, countsPtr, 18);
   return {
     impl: 'wasm',
     buffer,
     ends,
+    levelCounts,
+    levels(start: number, length: number): void {
+      ex.logLevels(base, start, length, countsPtr);
+    },
     scan(length: number): number {
       return ex.byteOffsets(base, length, 10, endsPtr, capacity);
     },

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
+import fc from 'fast-check';
 import { analyzeLogs } from '../../../src/capabilities/logs/index.js';
 import type { AnalyzeOptions, LogReport } from '../../../src/capabilities/logs/index.js';
 import { hasCode } from '../../../src/platform/errors.js';
@@ -170,6 +171,83 @@ describe('every format against the generator’s truth', () => {
     const viaStdin = await analyzeLogs(['-'], { kernels: wasm, year: 2024, top: 100, stdin: Readable.from(pieces) });
     assert.deepEqual(viaStdin.files, [{ path: '-', bytes: truth.bytes, lines: truth.lines, gzip: false }]);
     assert.deepEqual({ ...stable(viaStdin), files: [] }, { ...stable(report), files: [] });
+  });
+});
+
+describe('the WASM level pass agrees with the JS analyzer (fast-check)', () => {
+  // lines built from the pieces the parsers branch on: valid and broken timestamps, brackets,
+  // fractions, zones, level words in any case, separators, CR, blank lines, other formats
+  const digits = (n: number) => fc.array(fc.constantFrom('0', '1', '2', '5', '9', 'x'), { minLength: n, maxLength: n }).map((a) => a.join(''));
+  const stamp = fc.tuple(
+    fc.oneof(fc.constant('2024'), digits(4)),
+    fc.oneof(fc.constant('-03-'), fc.constant('-13-'), fc.constant('/03-')),
+    fc.oneof(fc.constant('05'), digits(2)),
+    fc.constantFrom('T', ' ', 't', 'X', '\u0000'),
+    fc.oneof(fc.constant('10:15:00'), fc.constant('24:00:00'), fc.constant('10:60:61'), fc.constant('10-15:00')),
+    fc.constantFrom('', '.1', ',123456', '.'),
+    fc.constantFrom('', 'Z', 'z', '+02:00', '-0700', '+1', '+02:'),
+  ).map((p) => p.join(''));
+  const word = fc.constantFrom('ERROR', 'error', 'Warn', 'WARNING', 'INFO', 'info', 'DEBUG', 'TRACE', 'FATAL', 'CRITICAL', 'crit', 'ERR', 'Errors', 'main', 'c.e.Service', 'x1', '', 'NOTICE', 'verbose', 'EMERGENCY', 'PANIC');
+  const sepr = fc.constantFrom(' ', '  ', ' - ', ' [', '] ', ': ', '|', '\t', '(', ')', ',', '=', '"', "'");
+  const rest = fc.array(fc.tuple(sepr, word), { maxLength: 6 }).map((a) => a.flat().join(''));
+  // realistic lines of every format, then mutated: a character replaced, removed or inserted, or the
+  // line cut, so that every branch of every parser sees near-misses
+  const samples = [
+    '{"level":"warn","ts":1709626860.5,"msg":"slow"}',
+    '{"time":"2024-03-05T08:22:00Z","level":50,"msg":"x \\"q\\" y"}',
+    '{"severity":"CRITICAL","@timestamp":"2024-03-05T08:22:00Z","message":"down"}',
+    '{"lvl": "Info", "log.level": "error", "a": [1, {"level": "debug"}]}',
+    '<11>1 2024-03-05T08:18:00.5Z web app 42 ID7 [sd@1 k="a]b"] disk failed',
+    '<12>Mar  5 08:19:00 web sshd[99]: Invalid user',
+    '<191>Dec 31 23:59:60 h t: WARNING x',
+    'Mar  5 08:20:00 web kernel: error: oops',
+    'Oct 11 22:14:15 mymachine su[1]: DEBUG x',
+    'time=2024-03-05T08:23:00Z level=error msg="upstream 502" id=7',
+    'ts=1 lvl="WARN" msg=x',
+    '::1 - frank [05/Mar/2024:01:24:00 -0700] "POST /login?next=/ HTTP/1.1" 401 12',
+    '10.0.0.1 - - [05/Mar/2024:10:00:00 +0000] "GET /a\\"b HTTP/1.1" 503 1 "-" "curl"',
+    'example.com - - [05/Mar/2024:08:25:00 +0000] "GET /health HTTP/2.0" 200 2',
+    'ERROR: disk full',
+    '[WARN] something',
+    'nothing to see here',
+    '2024-03-05 08:16:01,250 - payments - WARNING - retry 3',
+  ];
+  const mutated = fc
+    .tuple(fc.constantFrom(...samples), fc.array(fc.tuple(fc.nat(), fc.constantFrom('del', 'ins', 'set', 'cut'), fc.constantFrom(' ', '"', '[', ']', ':', '-', '=', '{', '}', '<', '>', '\\', '0', '9', 'a', 'Z', '\u00e9')), { maxLength: 3 }))
+    .map(([text, ops]) => {
+      let l = text;
+      for (const [at, op, ch] of ops) {
+        const i = l.length === 0 ? 0 : at % l.length;
+        if (op === 'del') l = l.slice(0, i) + l.slice(i + 1);
+        else if (op === 'ins') l = l.slice(0, i) + ch + l.slice(i);
+        else if (op === 'set') l = l.slice(0, i) + ch + l.slice(i + 1);
+        else l = l.slice(0, i);
+      }
+      return l;
+    });
+  const line = fc.oneof(
+    { weight: 4, arbitrary: fc.tuple(fc.boolean(), stamp, rest).map(([br, st, r]) => (br ? `[${st}]` : st) + r) },
+    { weight: 4, arbitrary: mutated },
+    { weight: 1, arbitrary: fc.constantFrom('', '\r') },
+    { weight: 1, arbitrary: fc.string({ maxLength: 40 }) },
+  );
+  const crlf = fc.tuple(line, fc.boolean()).map(([l, cr]) => l + (cr ? '\r' : ''));
+
+  test('levels, formats, blank and malformed counts are equal', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(crlf, { maxLength: 60 }), fc.boolean(), async (lines, lastNewline) => {
+        const text = Buffer.from(lines.join('\n') + (lastNewline ? '\n' : ''));
+        const run = (k: Kernels) => analyzeLogs(['-'], { mode: 'levels', kernels: k, year: 2024, stdin: Readable.from([text]), chunkBytes: 4096 });
+        const [w, j] = await Promise.all([run(wasm), run(js)]);
+        assert.equal(w.kernel, 'wasm');
+        assert.deepEqual(stable(w), stable(j));
+        // and the full analysis agrees on the level counts
+        const f = await analyzeLogs(['-'], { kernels: js, year: 2024, stdin: Readable.from([text]), chunkBytes: 4096 });
+        assert.deepEqual(f.levels, j.levels);
+        assert.deepEqual(f.formats, j.formats);
+      }),
+      { numRuns: 500 },
+    );
   });
 });
 

@@ -327,10 +327,426 @@ export function maskedHash(p: usize, n: i32, seed: i32): f64 {
       f = <u32>load<u8>(FLAGS + <usize>c);
       if (f == 0) break;
     }
-    if ((acc & 4) != 0 || ((acc & 1) == 0 && i - ws >= 8)) h = (h ^ 35) * 16777619;
-    else for (let j = ws; j < i; j++) h = (h ^ <u32>load<u8>(p + <usize>j)) * 16777619;
-    g = (g ^ h) * 0x5bd1e995;
-    g ^= g >> 15;
+    if ((acc & 4) != 0 || ((acc & 1) == 0 && i - ws >= 8)) {
+      h = (h ^ 35) * 16777619; // a masked word reads '#', which is not a word character
+    } else {
+      // a kept word: four bytes per step, then the tail; g folds at its end
+      let j = ws;
+      for (; j + 4 <= i; j += 4) {
+        h = (h ^ load<u32>(p + <usize>j)) * 0x5bd1e995;
+        h ^= h >> 13;
+      }
+      for (; j < i; j++) h = (h ^ <u32>load<u8>(p + <usize>j)) * 16777619;
+      g = (g ^ h) * 0x5bd1e995;
+      g ^= g >> 15;
+    }
   }
   return <f64>h * 2097152.0 + <f64>((g >> 11) & 0x1fffff);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The log analyzer's level pass: splits b[s0, len) into lines (SIMD search for '\n') and gives each
+// complete line a level and a format by the rules of LogAccumulator in levels mode
+// (src/capabilities/logs/accumulate.ts): ISO-timestamped lines (bare or bracketed), JSON lines,
+// syslog (<PRI>, RFC 5424, RFC 3164), logfmt, access logs and plain lines. A property test keeps
+// the two in agreement. Counts go to `out` (i32, zeroed here):
+//   [0..6] levels fatal error warn info debug trace unknown, [7..13] formats iso syslog json access
+//   logfmt plain none, [14] blank lines, [15] malformed, [16] lines, [17] start of the first
+//   incomplete line (where the caller's carry begins).
+
+const SEPS: usize = memory.data(256);
+function initSeps(): void {
+  const s = " \t[]()|:-,<>=\"'";
+  for (let i = 0; i < s.length; i++) store<u8>(SEPS + <usize>s.charCodeAt(i), 1);
+}
+initSeps();
+
+@inline function sep(c: u32): bool {
+  return load<u8>(SEPS + <usize>c) != 0;
+}
+@inline function alpha(c: u32): bool {
+  const l = c | 32;
+  return l >= 97 && l <= 122;
+}
+@inline function digit(c: u32): bool {
+  return c - 48 <= 9;
+}
+@inline function at(p: usize, i: i32): u32 {
+  return <u32>load<u8>(p + <usize>i);
+}
+
+const FATAL = 0, ERROR = 1, WARN = 2, INFO = 3, DEBUG = 4, TRACE = 5, UNKNOWN = 6;
+const F_ISO = 0, F_SYSLOG = 1, F_JSON = 2, F_ACCESS = 3, F_LOGFMT = 4, F_PLAIN = 5, F_NONE = 6;
+
+/** The level of the line being classified (LogAccumulator.lvl). */
+let lvl: i32 = UNKNOWN;
+
+function tailIs(p: usize, s: i32, word: string, m: u32): bool {
+  for (let i = 0; i < word.length; i++) if ((at(p, s + i) & m) != <u32>word.charCodeAt(i)) return false;
+  return true;
+}
+
+/** The level index of the letters-only word at p+s (len bytes), or -1; ci: any case. */
+function levelWord(p: usize, s: i32, len: i32, ci: bool): i32 {
+  if (len < 3 || len > 9) return -1;
+  const m: u32 = ci ? 0xdf : 0xff;
+  if (len == 3) {
+    const w = ((at(p, s) & m) << 16) | ((at(p, s + 1) & m) << 8) | (at(p, s + 2) & m);
+    if (w == 0x455252) return ERROR; // ERR
+    if (w == 0x57524e) return WARN; // WRN
+    if (w == 0x494e46) return INFO; // INF
+    if (w == 0x444247) return DEBUG; // DBG
+    if (w == 0x545243) return TRACE; // TRC
+    if (w == 0x46544c || w == 0x435254) return FATAL; // FTL CRT
+    return -1;
+  }
+  const w = ((at(p, s) & m) << 24) | ((at(p, s + 1) & m) << 16) | ((at(p, s + 2) & m) << 8) | (at(p, s + 3) & m);
+  const t = s + 4;
+  if (len == 4) {
+    if (w == 0x5741524e) return WARN; // WARN
+    if (w == 0x494e464f) return INFO; // INFO
+    if (w == 0x4552524f) return ERROR; // ERRO
+    if (w == 0x44454255) return DEBUG; // DEBU
+    if (w == 0x43524954 || w == 0x46415441) return FATAL; // CRIT FATA
+    return -1;
+  }
+  if (len == 5) {
+    const c = at(p, t) & m;
+    if (w == 0x4552524f) return c == 82 ? ERROR : -1; // ERROR
+    if (w == 0x44454255) return c == 71 ? DEBUG : -1; // DEBUG
+    if (w == 0x54524143) return c == 69 ? TRACE : -1; // TRACE
+    if (w == 0x46415441) return c == 76 ? FATAL : -1; // FATAL
+    if (w == 0x50414e49) return c == 67 ? FATAL : -1; // PANIC
+    if (w == 0x414c4552) return c == 84 ? FATAL : -1; // ALERT
+    if (w == 0x454d4552) return c == 71 ? FATAL : -1; // EMERG
+    return -1;
+  }
+  if (len == 6) {
+    if (w == 0x53455645) return tailIs(p, t, 'RE', m) ? ERROR : -1; // SEVERE
+    if (w == 0x4e4f5449) return tailIs(p, t, 'CE', m) ? INFO : -1; // NOTICE
+    return -1;
+  }
+  if (len == 7) {
+    if (w == 0x5741524e) return tailIs(p, t, 'ING', m) ? WARN : -1; // WARNING
+    if (w == 0x56455242) return tailIs(p, t, 'OSE', m) ? TRACE : -1; // VERBOSE
+    return -1;
+  }
+  if (len == 8) return w == 0x43524954 && tailIs(p, t, 'ICAL', m) ? FATAL : -1; // CRITICAL
+  return w == 0x454d4552 && tailIs(p, t, 'GENCY', m) ? FATAL : -1; // EMERGENCY
+}
+
+/** 1..12 for a three-letter month abbreviation in any case, else 0. */
+function monthOf(a: u32, b: u32, c: u32): i32 {
+  const w = ((a & 0xdf) << 16) | ((b & 0xdf) << 8) | (c & 0xdf);
+  if (w == 0x4a414e) return 1;
+  if (w == 0x464542) return 2;
+  if (w == 0x4d4152) return 3;
+  if (w == 0x415052) return 4;
+  if (w == 0x4d4159) return 5;
+  if (w == 0x4a554e) return 6;
+  if (w == 0x4a554c) return 7;
+  if (w == 0x415547) return 8;
+  if (w == 0x534550) return 9;
+  if (w == 0x4f4354) return 10;
+  if (w == 0x4e4f56) return 11;
+  if (w == 0x444543) return 12;
+  return 0;
+}
+
+/** The decimal of n digits at b+p, or -1. */
+function num(b: usize, p: i32, n: i32): i32 {
+  let v = 0;
+  for (let i = 0; i < n; i++) {
+    const d = at(b, p + i) - 48;
+    if (d > 9) return -1;
+    v = v * 10 + <i32>d;
+  }
+  return v;
+}
+
+/** End of the ISO timestamp at p (the caller checked the dashes), or -1 (the rules of isoTime). */
+function isoEnd(b: usize, p: i32, e: i32): i32 {
+  if (p + 19 > e) return -1;
+  if (!digit(at(b, p)) || !digit(at(b, p + 1)) || !digit(at(b, p + 2)) || !digit(at(b, p + 3))) return -1;
+  const m0 = at(b, p + 5) - 48, m1 = at(b, p + 6) - 48, d0 = at(b, p + 8) - 48, d1 = at(b, p + 9) - 48;
+  const h0 = at(b, p + 11) - 48, h1 = at(b, p + 12) - 48, i0 = at(b, p + 14) - 48, i1 = at(b, p + 15) - 48;
+  const s0 = at(b, p + 17) - 48, s1 = at(b, p + 18) - 48;
+  if (m0 > 9 || m1 > 9 || d0 > 9 || d1 > 9 || h0 > 9 || h1 > 9 || i0 > 9 || i1 > 9 || s0 > 9 || s1 > 9) return -1;
+  const t = at(b, p + 10) | 32;
+  if ((t != 116 && t != 32) || at(b, p + 13) != 58 || at(b, p + 16) != 58) return -1;
+  let q = p + 19;
+  let c: u32 = q < e ? at(b, q) : 0;
+  if (c == 46 || c == 44) {
+    q++;
+    while (q < e && digit(at(b, q))) q++;
+    c = q < e ? at(b, q) : 0;
+  }
+  if (c == 90 || c == 122) q++;
+  else if ((c == 43 || c == 45) && q + 3 <= e) {
+    const a0 = at(b, q + 1), a1 = at(b, q + 2);
+    let r = q + 3;
+    if (r < e && at(b, r) == 58) r++;
+    if (r + 2 <= e && digit(a0) && digit(a1) && digit(at(b, r)) && digit(at(b, r + 1))) q = r + 2;
+  }
+  const mo = m0 * 10 + m1, d = d0 * 10 + d1;
+  if (mo < 1 || mo > 12 || d < 1 || d > 31 || h0 * 10 + h1 > 23 || i0 * 10 + i1 > 59 || s0 * 10 + s1 > 60) return -1;
+  return q;
+}
+
+/** levelScan: a level word among the first `tokens` tokens from p (the first in any case). */
+function levelScan(b: usize, p: i32, e: i32, tokens: i32): bool {
+  for (let t = 0; t < tokens && p < e; t++) {
+    while (p < e && sep(at(b, p))) p++;
+    const s = p;
+    while (p < e && alpha(at(b, p))) p++;
+    if (p < e && !sep(at(b, p))) {
+      while (p < e && !sep(at(b, p))) p++;
+      continue;
+    }
+    const lv = levelWord(b, s, p - s, t == 0);
+    if (lv >= 0) {
+      lvl = lv;
+      return true;
+    }
+  }
+  return false;
+}
+
+function plain(b: usize, s: i32, e: i32): i32 {
+  return levelScan(b, s, e, 3) ? F_PLAIN : F_NONE;
+}
+
+function iso(b: usize, p: i32, e: i32, bracket: bool): i32 {
+  let q = isoEnd(b, p, e);
+  if (q < 0) return access(b, p, e);
+  if (bracket && q < e && at(b, q) == 93) q++;
+  levelScan(b, q, e, 4);
+  return F_ISO;
+}
+
+function access(b: usize, s: i32, e: i32): i32 {
+  // the first '[' within 128 bytes, a space before it
+  const lim = min(e, s + 129);
+  let p = s;
+  while (p < lim && at(b, p) != 91) p++;
+  if (p >= lim || p + 28 >= e || (p > 0 ? at(b, p - 1) : 0) != 32) return plain(b, s, e);
+  const d = num(b, p + 1, 2);
+  const mo = monthOf(at(b, p + 4), at(b, p + 5), at(b, p + 6));
+  const y = num(b, p + 8, 4);
+  const h = num(b, p + 13, 2);
+  const mi = num(b, p + 16, 2);
+  const sec = num(b, p + 19, 2);
+  const z = at(b, p + 22);
+  const oh = num(b, p + 23, 2);
+  const om = num(b, p + 25, 2);
+  if (at(b, p + 3) != 47 || at(b, p + 7) != 47 || at(b, p + 12) != 58 || at(b, p + 15) != 58 || at(b, p + 18) != 58 || at(b, p + 21) != 32 || mo == 0 || d < 0 || y < 0 || h < 0 || mi < 0 || sec < 0 || oh < 0 || om < 0 || (z != 43 && z != 45) || at(b, p + 27) != 93) {
+    return plain(b, s, e);
+  }
+  if (d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60) return plain(b, s, e);
+  let q = p + 28;
+  if (q + 1 >= e || at(b, q) != 32 || at(b, q + 1) != 34) return plain(b, s, e);
+  q += 2;
+  // the closing quote; an escaped \" inside the request is skipped
+  while (true) {
+    let x = q;
+    while (x < e && at(b, x) != 34) x++;
+    if (x >= e) {
+      q = e;
+      break;
+    }
+    if (at(b, x - 1) != 92) {
+      q = x;
+      break;
+    }
+    q = x + 1;
+  }
+  const status = q + 5 <= e && at(b, q + 1) == 32 ? num(b, q + 2, 3) : -1;
+  if (status < 100) return plain(b, s, e);
+  lvl = status >= 500 ? ERROR : status >= 400 ? WARN : INFO;
+  return F_ACCESS;
+}
+
+// syslog severity 0..7 → level: emerg alert crit → fatal, err → error, warning → warn, notice info → info, debug
+const SYSLOG_LEVEL: usize = memory.data<u8>([0, 0, 0, 1, 2, 3, 3, 4]);
+
+function syslogPri(b: usize, s: i32, e: i32): i32 {
+  let p = s + 1;
+  let pri = 0;
+  while (p < e && p < s + 4 && digit(at(b, p))) {
+    pri = pri * 10 + <i32>at(b, p) - 48;
+    p++;
+  }
+  if (p == s + 1 || p >= e || at(b, p) != 62 || pri > 191) return plain(b, s, e);
+  p++;
+  const sev = <i32>load<u8>(SYSLOG_LEVEL + <usize>(pri & 7));
+  if (p + 2 < e && at(b, p) >= 49 && at(b, p) <= 57 && at(b, p + 1) == 32) {
+    // RFC 5424
+    let q = p + 2;
+    if (at(b, q) == 45) q++;
+    else if (q + 10 < e && at(b, q + 4) == 45 && at(b, q + 7) == 45) q = isoEnd(b, q, e);
+    else q = -1;
+    if (q < 0) return plain(b, s, e);
+    lvl = sev;
+    return F_SYSLOG;
+  }
+  if (e - p >= 16 && at(b, p + 3) == 32 && monthOf(at(b, p), at(b, p + 1), at(b, p + 2)) != 0) {
+    const f = syslog3164(b, s, p, e);
+    if (f == F_SYSLOG) lvl = sev;
+    return f;
+  }
+  return plain(b, s, e);
+}
+
+function syslog3164(b: usize, s: i32, p: i32, e: i32): i32 {
+  const d1 = <i32>at(b, p + 4);
+  const d = (d1 == 32 ? 0 : d1 - 48) * 10 + (<i32>at(b, p + 5) - 48);
+  const h = num(b, p + 7, 2);
+  const mi = num(b, p + 10, 2);
+  const sec = num(b, p + 13, 2);
+  if (!(d >= 1 && d <= 31) || h < 0 || mi < 0 || sec < 0 || at(b, p + 9) != 58 || at(b, p + 12) != 58 || at(b, p + 6) != 32) return plain(b, s, e);
+  if (h > 23 || mi > 59 || sec > 60) return plain(b, s, e);
+  let q = p + 16;
+  while (q < e && at(b, q) != 32) q++;
+  const limit = min(e, q + 96);
+  let r = q + 1;
+  while (r < limit && !(at(b, r) == 58 && (r + 1 == e || at(b, r + 1) == 32))) r++;
+  q = r < limit ? r + 1 : q;
+  while (q < e && at(b, q) == 32) q++;
+  levelScan(b, q, e, 1);
+  return F_SYSLOG;
+}
+
+/** Is b[s, s+len) one of the level keys: lvl level severity loglevel log.level? */
+function levelKey(b: usize, s: i32, len: i32): bool {
+  if (len == 3) return at(b, s) == 108 && at(b, s + 1) == 118 && at(b, s + 2) == 108; // lvl
+  if (len == 5) return tailIs(b, s, 'level', 0xff);
+  if (len == 8) return tailIs(b, s, 'severity', 0xff) || tailIs(b, s, 'loglevel', 0xff);
+  if (len == 9) return tailIs(b, s, 'log.level', 0xff);
+  return false;
+}
+
+function json(b: usize, s: i32, e: i32): i32 {
+  let last = e - 1;
+  while (last > s && (at(b, last) == 32 || at(b, last) == 9)) last--;
+  let p = s + 1;
+  let budget = 64;
+  while (p < e && budget-- > 0) {
+    while (p < e && at(b, p) != 34) p++;
+    if (p >= e) break;
+    const ks = ++p;
+    while (p < e && at(b, p) != 34) p += at(b, p) == 92 ? 2 : 1;
+    if (p >= e) break;
+    const ke = p++;
+    while (p < e && (at(b, p) == 32 || at(b, p) == 9)) p++;
+    if (p >= e || at(b, p) != 58) continue;
+    p++;
+    while (p < e && (at(b, p) == 32 || at(b, p) == 9)) p++;
+    if (p >= e) break;
+    const isLevel = levelKey(b, ks, ke - ks);
+    const v = at(b, p);
+    if (v == 34) {
+      const vs = ++p;
+      while (p < e && at(b, p) != 34) p += at(b, p) == 92 ? 2 : 1;
+      const ve = min(p, e);
+      p++;
+      if (isLevel) {
+        let w = vs;
+        while (w < ve && alpha(at(b, w))) w++;
+        const lv = w == ve ? levelWord(b, vs, ve - vs, true) : -1;
+        if (lv >= 0) lvl = lv;
+        break;
+      }
+    } else if (isLevel && (digit(v) || v == 45)) {
+      const ns = p;
+      while (p < e && (digit(at(b, p)) || at(b, p) == 46 || at(b, p) == 45 || at(b, p) == 43 || at(b, p) == 101 || at(b, p) == 69)) p++;
+      const n = num(b, ns, min(p - ns, 3));
+      lvl = n >= 60 ? FATAL : n >= 50 ? ERROR : n >= 40 ? WARN : n >= 30 ? INFO : n >= 20 ? DEBUG : TRACE;
+      break;
+    }
+  }
+  return at(b, last) == 125 ? F_JSON : F_NONE;
+}
+
+function logfmt(b: usize, s: i32, e: i32): i32 {
+  let p = s;
+  while (p < e && at(b, p) != 61 && at(b, p) != 32) p++;
+  if (p >= e || at(b, p) != 61) return access(b, s, e);
+  p = s;
+  let pairs = 0;
+  while (p < e && pairs++ < 32) {
+    while (p < e && at(b, p) == 32) p++;
+    const ks = p;
+    while (p < e && at(b, p) != 61 && at(b, p) != 32) p++;
+    const ke = p;
+    if (p >= e || at(b, p) != 61) continue;
+    p++;
+    let vs = p;
+    let ve: i32;
+    if (p < e && at(b, p) == 34) {
+      vs = ++p;
+      while (p < e && at(b, p) != 34) p += at(b, p) == 92 ? 2 : 1;
+      ve = min(p, e);
+      p++;
+    } else {
+      while (p < e && at(b, p) != 32) p++;
+      ve = p;
+    }
+    if (levelKey(b, ks, ke - ks)) {
+      const lv = levelWord(b, vs, ve - vs, true);
+      if (lv >= 0) lvl = lv;
+    }
+  }
+  return F_LOGFMT;
+}
+
+/** Format of the line b[s, e) (CR already stripped, not blank); sets `lvl`. The dispatch of line(). */
+function classify(b: usize, s: i32, e: i32): i32 {
+  lvl = UNKNOWN;
+  const c = at(b, s);
+  if (digit(c)) return e - s >= 19 && at(b, s + 4) == 45 && at(b, s + 7) == 45 ? iso(b, s, e, false) : access(b, s, e);
+  if (c == 123) return json(b, s, e);
+  if (c == 60) return syslogPri(b, s, e);
+  if (c == 91 && e - s > 20 && at(b, s + 5) == 45 && at(b, s + 8) == 45 && digit(at(b, s + 1))) return iso(b, s + 1, e, true);
+  if (c >= 65 && c <= 90 && e - s >= 16 && at(b, s + 3) == 32 && monthOf(c, at(b, s + 1), at(b, s + 2)) != 0) return syslog3164(b, s, s, e);
+  if (c >= 97 && c <= 122) return logfmt(b, s, e);
+  return access(b, s, e);
+}
+
+/** Offset of the first '\n' in [s, n), or -1 (16 bytes per step). */
+function newline(b: usize, s: i32, n: i32): i32 {
+  const nl = i8x16.splat(10);
+  let i = s;
+  for (; i + 16 <= n; i += 16) {
+    const m = i8x16.bitmask(i8x16.eq(v128.load(b + <usize>i), nl));
+    if (m != 0) return i + ctz(m);
+  }
+  for (; i < n; i++) if (at(b, i) == 10) return i;
+  return -1;
+}
+
+export function logLevels(b: usize, s0: i32, n: i32, out: usize): void {
+  memory.fill(out, 0, 72);
+  let s = s0;
+  let lines = 0;
+  while (true) {
+    const end = newline(b, s, n);
+    if (end < 0) break;
+    lines++;
+    let e = end;
+    if (e > s && at(b, e - 1) == 13) e--;
+    if (e <= s) {
+      store<i32>(out + 24, load<i32>(out + 24) + 1); // unknown
+      store<i32>(out + 56, load<i32>(out + 56) + 1); // blank
+    } else {
+      const f = classify(b, s, e);
+      const lo = out + (<usize>lvl << 2);
+      store<i32>(lo, load<i32>(lo) + 1);
+      const fo = out + 28 + (<usize>f << 2);
+      store<i32>(fo, load<i32>(fo) + 1);
+      if (f == F_NONE) store<i32>(out + 60, load<i32>(out + 60) + 1);
+    }
+    s = end + 1;
+  }
+  store<i32>(out + 64, lines);
+  store<i32>(out + 68, s);
 }
