@@ -17,6 +17,11 @@ import { circleOptions, expertsSetup } from './config/sections/experts.js';
 import { consultationHistory } from './repositories/consultations.js';
 import { createKernels, type Kernels } from '../platform/kernels/index.js';
 import { createLogsService, type LogsService } from '../capabilities/logs/index.js';
+import { createProbeService, type ProbeService } from '../capabilities/probe/index.js';
+import { createChecker, type Checker } from '../capabilities/check/index.js';
+import { proberOptions } from './config/sections/probe.js';
+import { checkHistory } from './repositories/checks.js';
+import { probeHistory } from './repositories/probes.js';
 import { HttpClient } from '../platform/net/index.js';
 import { netOptions } from './config/sections/net.js';
 
@@ -75,6 +80,10 @@ export class Engine {
   kernels!: Kernels;
   /** The log analyzer on the engine's kernels and the `logs` settings (issue 9). */
   logs!: LogsService;
+  /** The prober (allowlist, TTL cache, history) built from the live `probe` settings (issue 8). */
+  probes!: ProbeService;
+  /** The check flow: spec → probes → health → logs → report, saved in the history (issue 8). */
+  checks!: Checker;
   /** The shared outbound HTTP client: per-origin pools and breakers, retries, metrics; HTTP/2 by the `net.http2` flag (issue 4). */
   http!: HttpClient;
 
@@ -260,6 +269,45 @@ export async function createEngine(opts: EngineOptions = {}): Promise<Engine> {
       if (changes.some((c) => c.path.startsWith('experts.'))) experts.service.configure(circleOptions(cfg.experts), cfg.experts.batchConcurrency);
     });
     engine.onClose('experts', () => experts.close());
+
+    // Prober and checks (issue 8). Loopback only unless probe.allowlist names more; the settings are
+    // live (a change builds a new prober). Health checks go through engine.http, one attempt each.
+    flags.register({
+      name: 'probe.rawSockets',
+      default: true,
+      description: 'TCP connect scans drive libuv TCP handles directly (no net.Socket per attempt), read per scan.',
+      fallback: 'One net.Socket per attempt: the public API, about half the speed on a full port scan.',
+    });
+    const rawSockets = flags.reader('probe.rawSockets');
+    const httpGet = async (url: string, o: { signal: AbortSignal; timeoutMs: number }): Promise<{ status: number }> => {
+      const res = await engine.http.request(url, { signal: o.signal, timeoutMs: o.timeoutMs, maxAttempts: 1 });
+      await res.dump();
+      return { status: res.status };
+    };
+    const probeParts = { httpGet, dialer: (): 'raw' | 'net' => (rawSockets() ? 'raw' : 'net'), metrics };
+    let probeCfg = JSON.stringify(engine.settings.probe);
+    let probeOpts = proberOptions(engine.settings.probe, probeParts);
+    const historyError = (what: string) => (err: unknown) => log.warn({ err: (err as Error).message }, `${what}: saving the history failed; the result is still returned`);
+    engine.probes = createProbeService({
+      options: () => {
+        const now = JSON.stringify(engine.settings.probe);
+        if (now !== probeCfg) probeOpts = proberOptions(engine.settings.probe, probeParts);
+        probeCfg = now;
+        return probeOpts;
+      },
+      history: probeHistory(store),
+      onHistoryError: historyError('probe'),
+    });
+    engine.checks = createChecker({
+      prober: engine.probes,
+      // Input from the network reads logs inside logs.roots only; the CLI passes engine.logs.analyze.
+      analyzeLogs: (paths, o) => engine.logs.analyzeConfined(paths, o.signal ? { signal: o.signal } : {}),
+      history: checkHistory(store),
+      onHistoryError: historyError('check'),
+      get degradedLatencyMs() {
+        return engine.settings.probe.degradedLatencyMs;
+      },
+    });
 
     if (opts.syncIntervalMs) engine.startSync(opts.syncIntervalMs);
     return engine;

@@ -14,6 +14,8 @@ import { hasCode } from '../../platform/errors.js';
 import type { Prober, ProbeReport, ProbeRequest, ProbeResult, ScanOptions } from '../probe/index.js';
 import { formatPath, locatePath, validateSpec, type Finding, type ServiceSpec, type SpecFormat, type SpecLimits, type SpecReport } from '../spec/index.js';
 
+export { CheckError, type CheckErrorCode } from './errors.js';
+
 export type ServiceStatus = 'up' | 'down' | 'degraded' | 'unknown';
 
 /** The part of a log analysis a check reports; the logs capability's LogReport fits. */
@@ -126,11 +128,11 @@ interface HostProbe {
 
 export function createChecker(deps: CheckerDeps): Checker {
   const now = deps.now ?? Date.now;
-  const degradedMs = deps.degradedLatencyMs ?? 1000;
 
   return {
     async check(input, opts = {}) {
       const startedAt = now();
+      const degradedMs = deps.degradedLatencyMs ?? 1000; // read per check: the engine passes a live getter
       const t0 = performance.now();
       const file = input.file ?? '<input>';
       const report: SpecReport = validateSpec(input.text, { file, ...(input.format ? { format: input.format } : {}), ...(deps.specLimits ? { limits: deps.specLimits } : {}) });

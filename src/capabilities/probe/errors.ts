@@ -12,6 +12,8 @@ export type ProbeErrorCode =
   /** The request exceeds a bound (addresses, ports × addresses, concurrency, timeout). */
   | 'PROBE_LIMIT_EXCEEDED'
   /** The caller aborted the scan. */
-  | 'PROBE_ABORTED';
+  | 'PROBE_ABORTED'
+  /** No stored probe with that id. */
+  | 'PROBE_NOT_FOUND';
 
 export class ProbeError extends CodeError<ProbeErrorCode> {}

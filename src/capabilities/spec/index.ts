@@ -97,24 +97,28 @@ function locateAll(raw: readonly RawFinding[], file: string, locator: Locator, m
 }
 
 /**
- * Reads and validates a spec file. Throws SpecError SPEC_UNREADABLE (missing, a directory, no
- * permission) or SPEC_TOO_LARGE before reading a byte too many.
+ * Reads a spec file as text. Throws SpecError SPEC_UNREADABLE (missing, a directory, no permission)
+ * or SPEC_TOO_LARGE before reading a byte too many.
  */
-export async function validateSpecFile(path: string, opts: Omit<ValidateOptions, 'file'> & { file?: string } = {}): Promise<SpecReport> {
-  const limits = resolveLimits(opts.limits);
-  const file = opts.file ?? path;
-  let text: string;
+export async function readSpecFile(path: string, limits?: Partial<SpecLimits>, file = path): Promise<string> {
+  const max = resolveLimits(limits).maxBytes;
   try {
     const st = await stat(path);
     if (!st.isFile()) throw new SpecError('SPEC_UNREADABLE', `${file}: not a regular file`, { file });
-    if (st.size > limits.maxBytes) throw new SpecError('SPEC_TOO_LARGE', `${file}: the spec is ${st.size} bytes, larger than ${limits.maxBytes}`, { file, limit: limits.maxBytes, size: st.size });
-    text = await readFile(path, 'utf8');
+    if (st.size > max) throw new SpecError('SPEC_TOO_LARGE', `${file}: the spec is ${st.size} bytes, larger than ${max}`, { file, limit: max, size: st.size });
+    return await readFile(path, 'utf8');
   } catch (err) {
     if (err instanceof SpecError) throw err;
     const code = (err as NodeJS.ErrnoException).code;
     const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : code === 'EISDIR' ? 'is a directory' : String((err as Error).message ?? err);
     throw new SpecError('SPEC_UNREADABLE', `${file}: cannot read the spec (${why})`, { file, cause: code });
   }
+}
+
+/** Reads and validates a spec file (see readSpecFile for the errors it throws). */
+export async function validateSpecFile(path: string, opts: ValidateOptions = {}): Promise<SpecReport> {
+  const file = opts.file ?? path;
+  const text = await readSpecFile(path, opts.limits, file);
   return validateSpec(text, { ...opts, file });
 }
 

@@ -5,6 +5,7 @@ import { expertsSection } from './sections/experts.js';
 import { logSection } from './sections/log.js';
 import { logsSection } from './sections/logs.js';
 import { memorySection } from './sections/memory.js';
+import { probeSection } from './sections/probe.js';
 import { netSection } from './sections/net.js';
 import { redisSection } from './sections/redis.js';
 import { serverSection } from './sections/server.js';
@@ -26,6 +27,7 @@ export const sections = {
   logs: logsSection,
   memory: memorySection,
   net: netSection,
+  probe: probeSection,
 } satisfies Record<string, TObject>;
 
 export const ConfigSchema = Type.Object(sections, { additionalProperties: false });

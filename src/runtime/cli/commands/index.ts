@@ -5,6 +5,9 @@ import * as consult from './consult.js';
 import * as review from './review.js';
 import * as flags from './flags.js';
 import * as logs from './logs.js';
+import * as spec from './spec.js';
+import * as probe from './probe.js';
+import * as check from './check.js';
 import * as serve from './serve.js';
 import * as top from './top.js';
 
@@ -13,4 +16,4 @@ export interface CommandModule {
 }
 
 /** Every codectl command, in --help order. Add one: import its module and append it. */
-export const commands: CommandModule[] = [serve, config, flags, top, consult, review, logs];
+export const commands: CommandModule[] = [serve, config, flags, top, consult, review, logs, spec, probe, check];

@@ -10,6 +10,9 @@ import alertRoutes from './alerts.js';
 import dashboardRoutes from './dashboard.js';
 import consultationRoutes from './consultations.js';
 import logRoutes from './logs.js';
+import specRoutes from './spec.js';
+import probeRoutes from './probes.js';
+import checkRoutes from './checks.js';
 
 export interface RouteOptions {
   engine: Engine;
@@ -38,4 +41,7 @@ export const routes: RoutePlugin[] = [
   dashboardRoutes,
   consultationRoutes,
   logRoutes,
+  specRoutes,
+  probeRoutes,
+  checkRoutes,
 ];
