@@ -14,8 +14,8 @@ const argN = (name: string, dflt: number): number => {
   const i = args.indexOf(name);
   return i >= 0 ? Number(args[i + 1]) : dflt;
 };
-const ROUNDS = argN('--rounds', 5);
-const REQUESTS = argN('--requests', 20_000);
+const ROUNDS = argN('--rounds', 9);
+const REQUESTS = argN('--requests', 10_000);
 const CONCURRENCY = argN('--concurrency', 32);
 const CONNECTIONS = 16;
 
@@ -109,8 +109,22 @@ for (let r = 0; r < ROUNDS; r++) {
 const rps = Object.fromEntries(names.map((n) => [n, median(samples[n]!)]));
 const cpuUs = Object.fromEntries(names.map((n) => [n, Math.round(median(cpuSamples[n]!) * 10) / 10]));
 const common = { concurrency: CONCURRENCY, connections: CONNECTIONS, requests: REQUESTS, rounds: ROUNDS };
+// Ratios are medians of per-round ratios (each round runs every contender back to back), so load from
+// other processes that shifts between rounds cancels out. cpu_ratio compares the client CPU spent per
+// request (peer ÷ ours: above 1, we spend less), which is what bounds a client's throughput.
+const paired = (a: string, b: string, xs: Record<string, number[]>): number => median(xs[a]!.map((v, r) => v / xs[b]![r]!));
 const pair = (bench: string, a: string, peer: string, peerKey: string): void =>
-  line({ bench, ours_ops: Math.round(rps[a]!), peer, peer_ops: Math.round(rps[peerKey]!), ratio: r3(rps[a]! / rps[peerKey]!), ours_cpu_us_per_req: cpuUs[a], peer_cpu_us_per_req: cpuUs[peerKey], ...common });
+  line({
+    bench,
+    ours_ops: Math.round(rps[a]!),
+    peer,
+    peer_ops: Math.round(rps[peerKey]!),
+    ratio: r3(paired(a, peerKey, samples)),
+    cpu_ratio: r3(paired(peerKey, a, cpuSamples)),
+    ours_cpu_us_per_req: cpuUs[a],
+    peer_cpu_us_per_req: cpuUs[peerKey],
+    ...common,
+  });
 pair('net.request.get', 'ours', 'limit:undici-pool', 'undici');
 pair('net.request.get', 'ours', 'node-http-keepalive', 'node-http');
 pair('net.request.get.metrics', 'ours+metrics', 'limit:undici-pool', 'undici');

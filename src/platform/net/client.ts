@@ -130,6 +130,8 @@ const RETRY_STATUSES = new Set([408, 429, 502, 503, 504]);
 /** Errors of a socket that died under a request before any response: a closed keep-alive socket. */
 const STALE_SOCKET_CODES = new Set(['UND_ERR_SOCKET', 'ECONNRESET', 'EPIPE']);
 const MAX_URL_LENGTH = 16_384;
+/** Split URLs remembered per client (cleared whole when full: cheap, and bounded). */
+const MAX_REMEMBERED_URLS = 1_024;
 const NO_OPTIONS: RequestOptions = Object.freeze({});
 const noop = (): void => {};
 const DEFAULT_MAX_RESPONSE_BYTES = 16 * 1024 * 1024;
@@ -146,8 +148,15 @@ class StatusFailure extends NetError {
   }
 }
 
+interface Target {
+  st: OriginState;
+  path: string;
+}
+
 interface OriginState {
   key: string;
+  /** Set when its pool was closed to make room: remembered targets pointing here are stale. */
+  evicted: boolean;
   origin: string;
   secure: boolean;
   h1: Pool | undefined;
@@ -235,6 +244,7 @@ function checkOption(key: string, value: number | undefined, dflt: number, min: 
 export class HttpClient {
   readonly name: string;
   private readonly origins = new Map<string, OriginState>();
+  private readonly targets = new Map<string, Target>();
   private readonly gate: Gate;
   private readonly retryOptions: { baseDelayMs: number; maxDelayMs: number; maxElapsedMs: number; random: () => number };
   private readonly defaultAttempts: number;
@@ -338,9 +348,57 @@ export class HttpClient {
     }
     st.lastUsed = ++this.useCounter;
     st.requests++;
+    // Retry (idempotent requests only: backoff with full jitter, at least Retry-After) around the
+    // origin's breaker around one attempt. Written inline, with the breaker's permit form: a promise
+    // or an async frame per layer is measurable at this rate.
+    // undici listens on a given signal per request: hand it only a signal somebody can abort.
+    const opts: Dispatcher.RequestOptions = signal === undefined ? { path, method, headers, body } : { path, method, headers, body, signal };
+    const breaker = st.breaker;
+    const started = attempts > 1 ? Date.now() : 0;
     let res: Dispatcher.ResponseData;
     try {
-      res = await this.send(st, path, method, headers, body, signal, canRetry, attempts);
+      for (let attempt = 1; ; attempt++) {
+        const more = attempt < attempts;
+        if (attempt > 1) {
+          st.retries++;
+          this.instruments?.retries.inc(st.backoffLabels);
+        }
+        const permit = breaker === undefined ? 0 : breaker.admit();
+        try {
+          if (permit < 0) throw breaker!.refusal();
+          const t0 = this.instruments === undefined ? 0 : performance.now();
+          try {
+            try {
+              res = await this.pool(st).request(opts);
+            } catch (err) {
+              // The server closed a kept-alive socket as we reused it: nothing was processed, so an
+              // idempotent request goes again at once on a fresh connection (not counted as an attempt).
+              if (!canRetry || signal?.aborted || !STALE_SOCKET_CODES.has((err as { code?: string }).code ?? '')) throw err;
+              st.staleSocketReplays++;
+              this.instruments?.retries.inc(st.staleLabels);
+              res = await this.pool(st).request(opts);
+            }
+          } catch (err) {
+            // Mapped before the breaker sees it, so it can tell a caller abort (not counted) from a failure.
+            throw toNetError(err, st.origin, method, signal);
+          }
+          if (this.instruments !== undefined) this.instruments.duration.record(performance.now() - t0, st.labels);
+          const status = res.statusCode;
+          if (status >= 500 || (more && RETRY_STATUSES.has(status))) throw new StatusFailure(res, parseRetryAfter(res.headers['retry-after']), st.origin, method);
+          breaker?.succeeded(permit);
+          break;
+        } catch (err) {
+          if (permit >= 0) breaker?.failed(permit, err);
+          if (!more || signal?.aborted || !isRetriable(err)) throw err;
+          const retryAfter = err instanceof StatusFailure ? err.retryAfterMs : undefined;
+          const r = this.retryOptions;
+          const delayMs = Math.max(retryAfter ?? 0, backoffDelay(attempt, r.baseDelayMs, r.maxDelayMs, r.random));
+          if (Date.now() + delayMs - started > r.maxElapsedMs) throw err;
+          // The connection of the failed attempt is freed before the wait.
+          if (err instanceof StatusFailure) err.response.body.resume().on('error', noop);
+          await sleep(delayMs, signal);
+        }
+      }
     } catch (err) {
       deadline?.clear();
       // A 5xx (or a retriable status on the last attempt) travelled as an error through the breaker
@@ -430,16 +488,20 @@ export class HttpClient {
       st.breaker?.dispose();
     }
     this.origins.clear();
+    this.targets.clear();
     await Promise.all(pools.map((p) => p.close().catch(() => {})));
   }
 
   // ---- internals -------------------------------------------------------------------------------
 
-  private resolve(url: string | URL): { st: OriginState; path: string } {
+  private resolve(url: string | URL): Target {
     let href: string;
     if (typeof url === 'string') href = url;
     else if (url instanceof URL) href = url.href;
     else throw new NetError('NET_URL_INVALID', 'request URL must be a string or a URL', { got: typeof url });
+    // Callers repeat their URLs (a provider endpoint, a health check): a split URL is remembered.
+    const known = this.targets.get(href);
+    if (known !== undefined && !known.st.evicted) return known;
     if (href.length > MAX_URL_LENGTH) throw new NetError('NET_URL_INVALID', `request URL is longer than ${MAX_URL_LENGTH} characters`, { length: href.length });
     // Split "scheme://authority/path" without a URL parse per request; the origin is parsed (and
     // validated) once, when its pool is created.
@@ -460,7 +522,10 @@ export class HttpClient {
     const hash = path.indexOf('#');
     if (hash >= 0) path = path.slice(0, hash);
     const st = this.origins.get(key) ?? this.addOrigin(key, href);
-    return { st, path };
+    const target: Target = { st, path };
+    if (this.targets.size >= MAX_REMEMBERED_URLS) this.targets.clear();
+    this.targets.set(href, target);
+    return target;
   }
 
   private addOrigin(key: string, href: string): OriginState {
@@ -480,6 +545,7 @@ export class HttpClient {
     const origin = parsed.origin;
     const st: OriginState = {
       key,
+      evicted: false,
       origin,
       secure: parsed.protocol === 'https:',
       h1: undefined,
@@ -513,6 +579,7 @@ export class HttpClient {
     for (const st of this.origins.values()) if (!oldest || st.lastUsed < oldest.lastUsed) oldest = st;
     if (!oldest) return;
     this.origins.delete(oldest.key);
+    oldest.evicted = true;
     oldest.breaker?.dispose();
     // close() lets requests in flight finish before the sockets go.
     oldest.h1?.close().catch(() => {});
@@ -537,82 +604,12 @@ export class HttpClient {
     return st.h1;
   }
 
-  /** Attempts through the origin's breaker, retried with backoff (full jitter, Retry-After) when idempotent. */
-  private async send(
-    st: OriginState,
-    path: string,
-    method: string,
-    headers: Record<string, string | string[] | undefined>,
-    body: string | Uint8Array | Readable | null | undefined,
-    signal: AbortSignal | undefined,
-    replayable: boolean,
-    attempts: number,
-  ): Promise<Dispatcher.ResponseData> {
-    const started = attempts > 1 ? Date.now() : 0;
-    for (let attempt = 1; ; attempt++) {
-      const more = attempt < attempts;
-      try {
-        return await (st.breaker
-          ? st.breaker.execute(() => this.attempt(st, path, method, headers, body, signal, replayable, more), signal)
-          : this.attempt(st, path, method, headers, body, signal, replayable, more));
-      } catch (err) {
-        if (!more || signal?.aborted || !isRetriable(err)) throw err;
-        const retryAfter = err instanceof StatusFailure ? err.retryAfterMs : undefined;
-        const r = this.retryOptions;
-        const delayMs = Math.max(retryAfter ?? 0, backoffDelay(attempt, r.baseDelayMs, r.maxDelayMs, r.random));
-        if (Date.now() + delayMs - started > r.maxElapsedMs) throw err;
-        // The connection of the failed attempt is freed before the wait.
-        if (err instanceof StatusFailure) err.response.body.resume().on('error', noop);
-        st.retries++;
-        this.instruments?.retries.inc(st.backoffLabels);
-        await sleep(delayMs, signal);
-      }
-    }
-  }
-
-  private async attempt(
-    st: OriginState,
-    path: string,
-    method: string,
-    headers: Record<string, string | string[] | undefined>,
-    body: string | Uint8Array | Readable | null | undefined,
-    signal: AbortSignal | undefined,
-    replayable: boolean,
-    moreAttempts: boolean,
-  ): Promise<Dispatcher.ResponseData> {
-    const t0 = this.instruments === undefined ? 0 : performance.now();
-    let res: Dispatcher.ResponseData;
-    // undici listens on a given signal per request: hand it only a signal somebody can abort.
-    const opts: Dispatcher.RequestOptions = signal === undefined ? { path, method, headers, body } : { path, method, headers, body, signal };
-    try {
-      try {
-        res = await this.pool(st).request(opts);
-      } catch (err) {
-        // The server closed a kept-alive socket as we reused it: nothing was processed, so an
-        // idempotent request goes again at once on a fresh connection (not counted as an attempt).
-        if (!replayable || signal?.aborted || !STALE_SOCKET_CODES.has((err as { code?: string }).code ?? '')) throw err;
-        st.staleSocketReplays++;
-        this.instruments?.retries.inc(st.staleLabels);
-        res = await this.pool(st).request(opts);
-      }
-    } catch (err) {
-      // Mapped here, inside the breaker, so it can tell a caller abort (not counted) from a failure.
-      throw toNetError(err, st.origin, method, signal);
-    }
-    const status = res.statusCode;
-    if (this.instruments !== undefined) this.instruments.duration.record(performance.now() - t0, st.labels);
-    if (status >= 500 || (moreAttempts && RETRY_STATUSES.has(status))) {
-      throw new StatusFailure(res, parseRetryAfter(res.headers['retry-after']), st.origin, method);
-    }
-    return res;
-  }
-
   private respond(res: Dispatcher.ResponseData, st: OriginState, options: RequestOptions): HttpResponse {
     const cls = (res.statusCode / 100) | 0;
     this.instruments?.requests.inc(st.byClass[cls] ?? st.byClass[0]);
     // The slot (one of maxConnections) is held until the body is done: read, dumped or destroyed.
     // undici's body stream always closes (autoDestroy), whatever way it ends.
-    res.body.once('close', this.releaseSlot);
+    res.body.on('close', this.releaseSlot);
     return new HttpResponse(res, st.origin, options.method ?? 'GET', options.maxResponseBytes ?? this.maxResponseBytes, options.decompress ?? this.decompress);
   }
 
@@ -674,6 +671,8 @@ function redact(href: string): string {
   const base = cut >= 0 ? href.slice(0, cut) : href;
   return base.replace(/\/\/[^/@]*@/, '//').slice(0, 200);
 }
+
+const utf8 = (b: Buffer): string => b.toString('utf8');
 
 /** The overall timeout of one request, linked to the caller's signal. */
 class Deadline {
@@ -777,20 +776,18 @@ export class HttpResponse {
     });
   }
 
-  async text(): Promise<string> {
+  text(): Promise<string> {
     // Fast path: an uncompressed body of declared, allowed length goes through undici's own reader.
     if (this.stream === undefined && !this.compressed()) {
       const declared = Number(this.headers['content-length']);
-      if (declared >= 0 && declared <= this.limit) {
-        try {
-          return await this.raw.body.text();
-        } catch (err) {
-          throw toNetError(err, this.origin, this.method, undefined);
-        }
-      }
+      if (declared >= 0 && declared <= this.limit) return this.raw.body.text().then(undefined, this.mapBodyError);
     }
-    return (await this.bytes()).toString('utf8');
+    return this.bytes().then(utf8);
   }
+
+  private readonly mapBodyError = (err: unknown): never => {
+    throw toNetError(err, this.origin, this.method, undefined);
+  };
 
   private compressed(): boolean {
     const enc = this.headers['content-encoding'];

@@ -130,6 +130,7 @@ export class CircuitBreaker implements Policy {
   private readonly now: () => number;
   private readonly instruments: BreakerInstruments | undefined;
   private listeners: BreakerListener[] = [];
+  private readonly rejectionLabels: { breaker: string };
 
   // Bound once: the closed path hands these to `.then` instead of allocating closures per call.
   private readonly onClosedSuccess: (value: unknown) => unknown;
@@ -137,6 +138,7 @@ export class CircuitBreaker implements Policy {
 
   constructor(options: CircuitBreakerOptions = {}) {
     this.name = options.name ?? 'breaker';
+    this.rejectionLabels = { breaker: this.name };
     const p = `breaker ${this.name}`;
     this.maxConsecutive = checkNumber(p, 'consecutiveFailures', options.consecutiveFailures ?? 5, 1, 1e9);
     this.errorRate = checkNumber(p, 'errorRate', options.errorRate ?? 0.5, 0.000001, 1, false);
@@ -150,13 +152,7 @@ export class CircuitBreaker implements Policy {
     this.fallback = options.fallback;
     this.now = options.now ?? (() => Date.now());
     this.onClosedSuccess = (value) => {
-      if (this.mode === CLOSED) {
-        this.successes++;
-        this.consecutive = 0;
-        this.push(0);
-        // A success can only trip the breaker at the moment the window reaches its minimum volume.
-        if (this.ringCount === this.minimumCalls && this.ringFailures >= this.errorRate * this.ringCount) this.toOpen('error-rate', this.now());
-      }
+      if (this.mode === CLOSED) this.closedSuccess();
       return value;
     };
     this.onClosedFailure = (err) => this.closedFailure(err);
@@ -286,7 +282,73 @@ export class CircuitBreaker implements Policy {
     if (this.instruments?.live.get(this.name) === this) this.instruments.live.delete(this.name);
   }
 
+  // ---- low-level form --------------------------------------------------------------------------
+
+  /**
+   * The low-level form of `execute`, for a hot path that awaits the operation itself (the HTTP
+   * client): no closure, no promise. `admit()` returns a permit (>= 0) when the call may go, or -1
+   * when it may not (then throw `refusal()`); report the outcome with `succeeded` or `failed`.
+   *
+   *   const permit = breaker.admit();
+   *   if (permit < 0) throw breaker.refusal();
+   *   try { const r = await op(); breaker.succeeded(permit); return r; }
+   *   catch (err) { breaker.failed(permit, err); throw err; }
+   */
+  admit(): number {
+    if (this.mode === CLOSED) return 0;
+    if (this.mode === OPEN) {
+      if (this.now() < this.until) return -1;
+      this.toHalfOpen();
+    }
+    if (this.trials >= this.halfOpenTrials) return -1;
+    this.trials++;
+    return this.generation; // >= 1: at least one transition led here
+  }
+
+  succeeded(permit: number): void {
+    if (permit === 0) {
+      if (this.mode === CLOSED) this.closedSuccess();
+    } else if (permit === this.generation && this.mode === HALF_OPEN) {
+      this.successes++;
+      this.trialSuccesses++;
+      if (this.trialSuccesses >= this.successesToClose) this.toClosed();
+    }
+  }
+
+  /** Records a failure; false when it did not count (excluded, or from an older phase). */
+  failed(permit: number, err: unknown): boolean {
+    if (permit === 0) return this.mode === CLOSED && this.countClosedFailure(err);
+    if (permit !== this.generation || this.mode !== HALF_OPEN) return false;
+    if (this.exclude !== undefined && this.exclude(err)) {
+      this.trials--; // the trial proved nothing: let another caller try
+      return false;
+    }
+    this.failures++;
+    this.toOpen('half-open-failure', this.now());
+    return true;
+  }
+
+  /** The error for a refused call (counted in `rejected` and the metrics). */
+  refusal(): ResilienceError {
+    this.rejected++;
+    this.instruments?.rejections.inc(this.rejectionLabels);
+    const state = this.state;
+    return new ResilienceError('RESILIENCE_BREAKER_OPEN', `circuit breaker ${this.name} is ${state.kind}: call refused`, {
+      breaker: this.name,
+      state: state.kind,
+      ...(state.kind === 'open' ? { reason: state.reason, retryAfterMs: state.until === ISOLATED_FOREVER ? undefined : Math.max(0, state.until - this.now()) } : {}),
+    });
+  }
+
   // ---- closed path helpers -------------------------------------------------------------------
+
+  private closedSuccess(): void {
+    this.successes++;
+    this.consecutive = 0;
+    this.push(0);
+    // A success can only trip the breaker at the moment the window reaches its minimum volume.
+    if (this.ringCount === this.minimumCalls && this.ringFailures >= this.errorRate * this.ringCount) this.toOpen('error-rate', this.now());
+  }
 
   private push(outcome: number): void {
     const ring = this.ring;
@@ -325,47 +387,23 @@ export class CircuitBreaker implements Policy {
 
   private guarded<T>(fn: (ctx: ExecuteContext) => PromiseLike<T> | T, signal: AbortSignal | undefined, attempt: number): Promise<T> {
     if (signal !== undefined && signal.aborted) return Promise.reject(abortReason(signal));
-    if (this.mode === OPEN) {
-      if (this.now() < this.until) return this.refuse();
-      this.toHalfOpen();
-    }
-    if (this.mode === CLOSED) return this.execute(fn, signal, attempt);
-    if (this.trials >= this.halfOpenTrials) return this.refuse();
-    this.trials++;
-    const generation = this.generation;
+    const permit = this.admit();
+    if (permit < 0) return this.refuse();
+    if (permit === 0) return this.execute(fn, signal, attempt);
     return new Promise<T>((resolve) => resolve(fn(contextFor(signal, attempt)))).then(
       (value) => {
-        if (generation === this.generation) {
-          this.successes++;
-          this.trialSuccesses++;
-          if (this.trialSuccesses >= this.successesToClose) this.toClosed();
-        }
+        this.succeeded(permit);
         return value;
       },
       (err) => {
-        if (generation === this.generation) {
-          if (this.exclude !== undefined && this.exclude(err)) {
-            this.trials--; // the trial proved nothing: let another caller try
-          } else {
-            this.failures++;
-            this.toOpen('half-open-failure', this.now());
-            if (this.fallback !== undefined) return this.fallback(err) as T;
-          }
-        }
+        if (this.failed(permit, err) && this.fallback !== undefined) return this.fallback(err) as T;
         throw err;
       },
     );
   }
 
   private refuse<T>(): Promise<T> {
-    this.rejected++;
-    this.instruments?.rejections.inc({ breaker: this.name });
-    const state = this.state;
-    const err = new ResilienceError('RESILIENCE_BREAKER_OPEN', `circuit breaker ${this.name} is ${state.kind}: call refused`, {
-      breaker: this.name,
-      state: state.kind,
-      ...(state.kind === 'open' ? { reason: state.reason, retryAfterMs: state.until === ISOLATED_FOREVER ? undefined : Math.max(0, state.until - this.now()) } : {}),
-    });
+    const err = this.refusal();
     if (this.fallback !== undefined) {
       try {
         return Promise.resolve(this.fallback(err) as T);
