@@ -164,13 +164,13 @@ async function readFile(path: string, feeder: LineFeeder, signal: AbortSignal | 
       }
       return { bytes, gzip: true };
     }
+    // A read stream keeps the next read in flight (on libuv's thread pool) while this chunk is
+    // analysed; reading straight into the scanner's buffer would leave the thread idle during reads.
     let bytes = 0;
-    for (;;) {
+    for await (const chunk of fh.createReadStream({ start: 0, autoClose: false, highWaterMark: feeder.capacity })) {
       aborted(signal);
-      const { bytesRead: n } = await fh.read(feeder.scanner.buffer, feeder.offset, feeder.room, null);
-      if (n === 0) break;
-      bytes += n;
-      feeder.commit(n);
+      bytes += (chunk as Buffer).length;
+      feeder.push(chunk as Buffer);
     }
     return { bytes, gzip: false };
   } catch (err) {

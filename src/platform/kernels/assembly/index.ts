@@ -467,11 +467,13 @@ function num(b: usize, p: i32, n: i32): i32 {
 /** End of the ISO timestamp at p (the caller checked the dashes), or -1 (the rules of isoTime). */
 function isoEnd(b: usize, p: i32, e: i32): i32 {
   if (p + 19 > e) return -1;
-  if (!digit(at(b, p)) || !digit(at(b, p + 1)) || !digit(at(b, p + 2)) || !digit(at(b, p + 3))) return -1;
+  // the 12 digits of YYYY-MM-DDTHH:MM checked at once: lanes 0-3 5-6 8-9 11-12 14-15 (mask 0xdb6f)
+  const dv = i8x16.sub(v128.load(b + <usize>p), i8x16.splat(48));
+  if ((i8x16.bitmask(i8x16.le_u(dv, i8x16.splat(9))) & 0xdb6f) != 0xdb6f) return -1;
   const m0 = at(b, p + 5) - 48, m1 = at(b, p + 6) - 48, d0 = at(b, p + 8) - 48, d1 = at(b, p + 9) - 48;
   const h0 = at(b, p + 11) - 48, h1 = at(b, p + 12) - 48, i0 = at(b, p + 14) - 48, i1 = at(b, p + 15) - 48;
   const s0 = at(b, p + 17) - 48, s1 = at(b, p + 18) - 48;
-  if (m0 > 9 || m1 > 9 || d0 > 9 || d1 > 9 || h0 > 9 || h1 > 9 || i0 > 9 || i1 > 9 || s0 > 9 || s1 > 9) return -1;
+  if (s0 > 9 || s1 > 9) return -1;
   const t = at(b, p + 10) | 32;
   if ((t != 116 && t != 32) || at(b, p + 13) != 58 || at(b, p + 16) != 58) return -1;
   let q = p + 19;
@@ -527,8 +529,7 @@ function iso(b: usize, p: i32, e: i32, bracket: bool): i32 {
 function access(b: usize, s: i32, e: i32): i32 {
   // the first '[' within 128 bytes, a space before it
   const lim = min(e, s + 129);
-  let p = s;
-  while (p < lim && at(b, p) != 91) p++;
+  const p = findByte(b, s, lim, 91);
   if (p >= lim || p + 28 >= e || (p > 0 ? at(b, p - 1) : 0) != 32) return plain(b, s, e);
   const d = num(b, p + 1, 2);
   const mo = monthOf(at(b, p + 4), at(b, p + 5), at(b, p + 6));
@@ -548,8 +549,7 @@ function access(b: usize, s: i32, e: i32): i32 {
   q += 2;
   // the closing quote; an escaped \" inside the request is skipped
   while (true) {
-    let x = q;
-    while (x < e && at(b, x) != 34) x++;
+    const x = findByte(b, q, e, 34);
     if (x >= e) {
       q = e;
       break;
@@ -616,6 +616,36 @@ function syslog3164(b: usize, s: i32, p: i32, e: i32): i32 {
   return F_SYSLOG;
 }
 
+/**
+ * The end of a JSON-style string body from p: the scalar loop
+ * `while (p < e && b[p] != '"') p += b[p] == '\\' ? 2 : 1`, 16 bytes at a time (a backslash skips
+ * the byte after it). Returns the same p: the closing quote, or >= e.
+ */
+function stringEnd(b: usize, p: i32, e: i32): i32 {
+  const quote = i8x16.splat(34);
+  const slash = i8x16.splat(92);
+  while (p < e) {
+    if (p + 16 <= e) {
+      const v = v128.load(b + <usize>p);
+      const m = i8x16.bitmask(v128.or(i8x16.eq(v, quote), i8x16.eq(v, slash)));
+      if (m == 0) {
+        p += 16;
+        continue;
+      }
+      p += ctz(m);
+    } else {
+      const c = at(b, p);
+      if (c != 34 && c != 92) {
+        p++;
+        continue;
+      }
+    }
+    if (at(b, p) == 34) return p;
+    p += 2;
+  }
+  return p;
+}
+
 /** Is b[s, s+len) one of the level keys: lvl level severity loglevel log.level? */
 function levelKey(b: usize, s: i32, len: i32): bool {
   if (len == 3) return at(b, s) == 108 && at(b, s + 1) == 118 && at(b, s + 2) == 108; // lvl
@@ -631,10 +661,10 @@ function json(b: usize, s: i32, e: i32): i32 {
   let p = s + 1;
   let budget = 64;
   while (p < e && budget-- > 0) {
-    while (p < e && at(b, p) != 34) p++;
+    p = findByte(b, p, e, 34);
     if (p >= e) break;
     const ks = ++p;
-    while (p < e && at(b, p) != 34) p += at(b, p) == 92 ? 2 : 1;
+    p = stringEnd(b, p, e);
     if (p >= e) break;
     const ke = p++;
     while (p < e && (at(b, p) == 32 || at(b, p) == 9)) p++;
@@ -646,7 +676,7 @@ function json(b: usize, s: i32, e: i32): i32 {
     const v = at(b, p);
     if (v == 34) {
       const vs = ++p;
-      while (p < e && at(b, p) != 34) p += at(b, p) == 92 ? 2 : 1;
+      p = stringEnd(b, p, e);
       const ve = min(p, e);
       p++;
       if (isLevel) {
@@ -684,7 +714,7 @@ function logfmt(b: usize, s: i32, e: i32): i32 {
     let ve: i32;
     if (p < e && at(b, p) == 34) {
       vs = ++p;
-      while (p < e && at(b, p) != 34) p += at(b, p) == 92 ? 2 : 1;
+      p = stringEnd(b, p, e);
       ve = min(p, e);
       p++;
     } else {
@@ -712,10 +742,29 @@ function classify(b: usize, s: i32, e: i32): i32 {
   return access(b, s, e);
 }
 
-/** Offset of the first '\n' in [s, n), or -1 (16 bytes per step). */
+/** The first index >= p of `byte` in [p, e), or e (16 bytes per step). */
+function findByte(b: usize, p: i32, e: i32, byte: i32): i32 {
+  const v = i8x16.splat(<i8>byte);
+  for (; p + 16 <= e; p += 16) {
+    const m = i8x16.bitmask(i8x16.eq(v128.load(b + <usize>p), v));
+    if (m != 0) return p + ctz(m);
+  }
+  for (; p < e; p++) if (at(b, p) == <u32>byte) return p;
+  return e;
+}
+
+/** Offset of the first '\n' in [s, n), or -1 (32 bytes per step). */
 function newline(b: usize, s: i32, n: i32): i32 {
   const nl = i8x16.splat(10);
   let i = s;
+  for (; i + 32 <= n; i += 32) {
+    const a = i8x16.eq(v128.load(b + <usize>i), nl);
+    const c = i8x16.eq(v128.load(b + <usize>i, 16), nl);
+    if (v128.any_true(v128.or(a, c))) {
+      const m = i8x16.bitmask(a) | (i8x16.bitmask(c) << 16);
+      return i + ctz(m);
+    }
+  }
   for (; i + 16 <= n; i += 16) {
     const m = i8x16.bitmask(i8x16.eq(v128.load(b + <usize>i), nl));
     if (m != 0) return i + ctz(m);
