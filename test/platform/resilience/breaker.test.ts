@@ -185,6 +185,30 @@ describe('CircuitBreaker state machine (fake timers)', () => {
     assert.throws(() => b.restore('closed'), /not an object/);
   });
 
+  it('runs the same state machine through the permit form (admit / succeeded / failed / refusal)', () => {
+    const b = new CircuitBreaker({ name: 'p', consecutiveFailures: 2, halfOpenTrials: 2, successesToClose: 2 });
+    const p1 = b.admit();
+    assert.equal(p1, 0);
+    assert.equal(b.failed(p1, new Error('x')), true);
+    assert.equal(b.failed(b.admit(), new Error('y')), true);
+    assert.equal(b.state.kind, 'open');
+    assert.equal(b.admit(), -1);
+    assert.ok(isResilienceError(b.refusal(), 'RESILIENCE_BREAKER_OPEN'));
+    assert.equal(b.stats().rejected, 1);
+    mock.timers.tick(60_000);
+    const t1 = b.admit();
+    const t2 = b.admit();
+    assert.ok(t1 > 0 && t2 > 0, 'trial permits');
+    assert.equal(b.admit(), -1, 'only two trials');
+    b.succeeded(t1);
+    assert.equal(b.state.kind, 'half-open');
+    b.succeeded(t2);
+    assert.deepEqual(b.state, { kind: 'closed' });
+    b.succeeded(t1); // a stale permit changes nothing
+    assert.equal(b.failed(t2, new Error('late')), false);
+    assert.equal(b.stats().consecutiveFailures, 0);
+  });
+
   it('reports transitions and state to the metrics registry', async () => {
     const metrics = createMetricsRegistry();
     const b = new CircuitBreaker({ name: 'redis', metrics, consecutiveFailures: 1 });
