@@ -83,6 +83,7 @@ describe('5 experts, 20% of provider calls failing at random', () => {
     stats.faults = 0;
     const circle = experts((name) => providerPolicy({ name, maxAttempts: 3, baseDelayMs: 2, maxDelayMs: 10, attemptTimeoutMs: 1_000 }).policy);
     const { reached, total } = await run(circle, 300, 10_000, 5);
+    assert.equal(http.stats().origins[0]!.breaker?.state.kind, 'closed', 'our own attempt timeouts do not shut the origin out');
     const faultRate = stats.faults / stats.calls;
     assert.ok(faultRate > 0.15 && faultRate < 0.25, `the mock injected faults into ${(faultRate * 100).toFixed(1)}% of ${stats.calls} calls`);
     assert.ok(reached / total >= 0.99, `${reached} of ${total} consultations reached 3 answers`);

@@ -59,7 +59,18 @@ export interface NetClientLike {
 export function netTransport(client: NetClientLike): HttpTransport {
   return {
     async request(req) {
-      const res = await client.request(req.url, { method: req.method, headers: req.headers, body: req.body ?? null, signal: req.signal, maxAttempts: 1, idempotent: false });
+      // The client counts an abort as the caller giving up (not the origin's fault) only when the
+      // abort carries no error of its own; a per-attempt Timeout policy aborts with
+      // RESILIENCE_TIMEOUT, which the origin breaker would count, so that one shared slow moment
+      // of this process could shut every provider on that origin out. Our own per-provider breaker
+      // still sees the timeout (the Timeout policy rejects with it).
+      const controller = new AbortController();
+      const onAbort = (): void => controller.abort();
+      if (req.signal.aborted) controller.abort();
+      else req.signal.addEventListener('abort', onAbort, { once: true });
+      // The listener stays while the body streams (an abort must stop the read too); it goes with
+      // the per-call signal.
+      const res = await client.request(req.url, { method: req.method, headers: req.headers, body: req.body ?? null, signal: controller.signal, maxAttempts: 1, idempotent: false });
       return { status: res.status, headers: res.headers, body: res.body };
     },
   };
