@@ -379,6 +379,17 @@ describe('paths, globs and roots', () => {
     await assert.rejects(analyzeLogs(['app/a.log'], { roots: [] }), (e: unknown) => denied(e) && /no log roots/.test((e as Error).message));
   });
 
+  test('a corrupt gzip file is a clear LOGS_READ_FAILED naming the file', async () => {
+    const bad = join(logs, 'app', 'broken.log.gz');
+    const good = gzipSync(Buffer.from('2024-03-05T08:00:00Z ERROR boom\n'.repeat(1000)));
+    writeFileSync(bad, Buffer.concat([good.subarray(0, 40), Buffer.from('not deflate data at all')]));
+    try {
+      await assert.rejects(analyzeLogs([bad]), (e: unknown) => hasCode(e, 'LOGS_READ_FAILED') && (e as Error).message.includes('broken.log.gz'));
+    } finally {
+      rmSync(bad);
+    }
+  });
+
   test('an aborted signal stops the analysis', async () => {
     const ac = new AbortController();
     ac.abort();
