@@ -159,3 +159,21 @@ test('any text gives a report or a SpecError, never a crash', () => {
     { numRuns: 400 },
   );
 });
+
+test('YAML is read with the YAML 1.2 core schema plus merge keys: dates stay text, <<: merges', () => {
+  const r = validateSpec(`
+x-base: &base
+  cpu: 500m
+services:
+  web:
+    <<: *base
+    environment:
+      RELEASE: 2026-01-05
+      RATIO: 0.5
+      ENABLED: true
+`);
+  assert.deepEqual(r.findings, []);
+  const web = r.spec!.services[0]!;
+  assert.equal(web.cpu, 0.5);
+  assert.deepEqual(web.environment, { RELEASE: '2026-01-05', RATIO: '0.5', ENABLED: 'true' });
+});
