@@ -6,7 +6,7 @@ import type { MetricsRegistry } from '../metrics/types.js';
 import { KernelError } from './errors.js';
 import { createJsLineScanner, jsKernels } from './js.js';
 import { KernelMonitor } from './monitor.js';
-import type { KernelMonitorSnapshot } from './monitor.js';
+import type { ImplCounters, KernelMonitorSnapshot } from './monitor.js';
 import { KERNEL_NAMES } from './types.js';
 import type { F32Stats, KernelFunctions, KernelImpl, KernelLogger, KernelName, LineScanner, LineScannerFactory } from './types.js';
 import { createWasmKernels, createWasmLineScanner, loadKernelModule } from './wasm.js';
@@ -25,7 +25,7 @@ export interface KernelsOptions {
   /** A load result obtained elsewhere (shares one compiled module between facades). */
   load?: WasmLoad;
   log?: KernelLogger;
-  /** Time one call in N (default 8; 1 times every call). */
+  /** Time one call in N (default 16; 1 times every call). */
   sampleEvery?: number;
   /**
    * Every Nth timed call also runs the implementation the switch did not pick, timed, so the monitor
@@ -104,7 +104,7 @@ function checkByte(kernel: KernelName, byte: number): void {
 /** Builds the facade. Never throws for a missing or broken module: the JS twins serve. */
 export function createKernels(opts: KernelsOptions = {}): Kernels {
   const useWasm = opts.useWasm ?? ((): boolean => true);
-  const sampleEvery = Math.max(1, Math.floor(opts.sampleEvery ?? 8));
+  const sampleEvery = Math.max(1, Math.floor(opts.sampleEvery ?? 16));
   const shadowEvery = Math.max(0, Math.floor(opts.shadowEvery ?? 16));
   const log = opts.log;
   const monitor = new KernelMonitor();
@@ -135,22 +135,27 @@ export function createKernels(opts: KernelsOptions = {}): Kernels {
     log?.warn({ reason, kernel: name }, 'kernels: WASM call failed, the JS fallback serves from now on');
   }
 
-  let tick = 0;
+  let countdown = sampleEvery;
   let timed = 0;
+  /** Each kernel's counters, looked up once (the hot path must not search a Map). */
+  const pairs = Object.fromEntries(KERNEL_NAMES.map((n) => [n, { wasm: monitor.of(n, 'wasm'), js: monitor.of(n, 'js') }])) as Record<KernelName, { wasm: ImplCounters; js: ImplCounters }>;
 
   /**
    * The implementation to call for an untimed call (counting it), or null when this call is the one
    * in `sampleEvery` to time: then the caller goes through `run`. Keeps the common path free of
    * closures and clock reads.
    */
-  function fast(name: KernelName): KernelFunctions | null {
-    if (++tick % sampleEvery === 0) {
-      tick = 0;
+  function fast(pair: { wasm: ImplCounters; js: ImplCounters }): KernelFunctions | null {
+    if (--countdown === 0) {
+      countdown = sampleEvery;
       return null;
     }
-    const w = wasm !== null && useWasm() ? wasm : null;
-    monitor.of(name, w !== null ? 'wasm' : 'js').calls++;
-    return w ?? jsKernels;
+    if (wasm !== null && useWasm()) {
+      pair.wasm.calls++;
+      return wasm;
+    }
+    pair.js.calls++;
+    return jsKernels;
   }
 
   /** A call on the fast path threw: JS errors are the caller's; a WASM error switches WASM off. */
@@ -200,7 +205,7 @@ export function createKernels(opts: KernelsOptions = {}): Kernels {
     monitor,
     sum(a) {
       checkF32('sum', a);
-      const k = fast('sum');
+      const k = fast(pairs.sum);
       if (k !== null) {
         try {
           return k.sum(a);
@@ -214,7 +219,7 @@ export function createKernels(opts: KernelsOptions = {}): Kernels {
       checkF32('dot', a);
       checkF32('dot', b, 'b');
       if (a.length !== b.length) invalid('dot: vectors differ in length', { kernel: 'dot', a: a.length, b: b.length });
-      const k = fast('dot');
+      const k = fast(pairs.dot);
       if (k !== null) {
         try {
           return k.dot(a, b);
@@ -226,7 +231,7 @@ export function createKernels(opts: KernelsOptions = {}): Kernels {
     },
     stats(a) {
       checkF32('stats', a);
-      const k = fast('stats');
+      const k = fast(pairs.stats);
       if (k !== null) {
         try {
           return k.stats(a);
@@ -240,7 +245,7 @@ export function createKernels(opts: KernelsOptions = {}): Kernels {
       checkF32('percentile', a);
       if (typeof q !== 'number' || !(q >= 0 && q <= 100)) invalid('percentile: q must be a number in 0..100', { kernel: 'percentile', q });
       if (!Number.isInteger(window) || window < 1) invalid('percentile: window must be a positive integer', { kernel: 'percentile', window });
-      const k = fast('percentile');
+      const k = fast(pairs.percentile);
       if (k !== null) {
         try {
           return k.percentile(a, q, window);
@@ -253,7 +258,7 @@ export function createKernels(opts: KernelsOptions = {}): Kernels {
     countByte(buf, byte) {
       checkBytes('countByte', buf, 'buf');
       checkByte('countByte', byte);
-      const k = fast('countByte');
+      const k = fast(pairs.countByte);
       if (k !== null) {
         try {
           return k.countByte(buf, byte);
@@ -269,7 +274,7 @@ export function createKernels(opts: KernelsOptions = {}): Kernels {
       checkBytes('indexOf', n, 'needle');
       if (!Number.isInteger(from)) invalid('indexOf: from must be an integer', { kernel: 'indexOf', from });
       const start = Math.max(0, from);
-      const k = fast('indexOf');
+      const k = fast(pairs.indexOf);
       if (k !== null) {
         try {
           return k.indexOf(buf, n, start);
@@ -284,7 +289,7 @@ export function createKernels(opts: KernelsOptions = {}): Kernels {
       checkByte('byteOffsets', byte);
       if (!(out instanceof Int32Array)) invalid('byteOffsets: out must be an Int32Array', { kernel: 'byteOffsets' });
       checkSize('byteOffsets', buf.length + out.byteLength);
-      const k = fast('byteOffsets');
+      const k = fast(pairs.byteOffsets);
       if (k !== null) {
         try {
           return k.byteOffsets(buf, byte, out);
@@ -296,7 +301,7 @@ export function createKernels(opts: KernelsOptions = {}): Kernels {
     },
     popcount(bits) {
       checkU32('popcount', bits, 'bits');
-      const k = fast('popcount');
+      const k = fast(pairs.popcount);
       if (k !== null) {
         try {
           return k.popcount(bits);
@@ -310,7 +315,7 @@ export function createKernels(opts: KernelsOptions = {}): Kernels {
       checkU32('jaccard', a, 'a');
       checkU32('jaccard', b, 'b');
       if (a.length !== b.length) invalid('jaccard: bitsets differ in length', { kernel: 'jaccard', a: a.length, b: b.length });
-      const k = fast('jaccard');
+      const k = fast(pairs.jaccard);
       if (k !== null) {
         try {
           return k.jaccard(a, b);
@@ -326,7 +331,7 @@ export function createKernels(opts: KernelsOptions = {}): Kernels {
         invalid('maskedHash: need 0 <= start <= end <= buf.length', { kernel: 'maskedHash', start, end, length: buf.length });
       }
       if (!Number.isInteger(seed)) invalid('maskedHash: seed must be an integer', { kernel: 'maskedHash', seed });
-      const k = fast('maskedHash');
+      const k = fast(pairs.maskedHash);
       if (k !== null) {
         try {
           return k.maskedHash(buf, start, end, seed | 0);
@@ -407,16 +412,16 @@ export function createKernels(opts: KernelsOptions = {}): Kernels {
         ['jaccard', n, (k) => k.jaccard(bits, bits2)],
         ['maskedHash', bytes.length, (k) => k.maskedHash(bytes, 0, bytes.length, 0)],
       ];
-      const half = Math.max(1, rounds >> 1);
+      // batches of calls, alternating sides; each batch is one timing in the monitor's median
+      const batch = Math.max(1, Math.floor(rounds / 16));
       for (const [name, elements, call] of work) {
         for (const k of impls) for (let r = 0; r < 200; r++) call(k); // warm-up: both optimised
-        // two passes in opposite orders, so neither side always runs first
-        for (const order of [impls, [...impls].reverse()]) {
-          for (const k of order) {
+        for (let pass = 0; pass < 16; pass++) {
+          for (const k of pass % 2 === 0 ? impls : [...impls].reverse()) {
             const t0 = performance.now();
-            for (let r = 0; r < half; r++) call(k);
-            monitor.time(name, k.impl, performance.now() - t0, half * elements);
-            monitor.of(name, k.impl).timedCalls += half - 1;
+            for (let r = 0; r < batch; r++) call(k);
+            monitor.time(name, k.impl, performance.now() - t0, batch * elements);
+            monitor.of(name, k.impl).timedCalls += batch - 1;
           }
         }
       }

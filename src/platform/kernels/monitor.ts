@@ -10,13 +10,22 @@ export interface ImplCounters {
   timedMs: number;
   /** Elements (floats, bytes or words) processed by the timed calls. */
   timedElements: number;
+  /** The last RING timings, in ns per element: their median is robust to a preempted call. */
+  ring: Float64Array;
+  ringNext: number;
 }
+
+/** How many recent timings the median is taken over. */
+export const RING = 64;
 
 export interface ImplSnapshot {
   calls: number;
   errors: number;
   timedCalls: number;
-  /** Mean time per element over the timed calls, in nanoseconds; null before any timed call. */
+  /**
+   * Time per element in nanoseconds: the median of the last 64 timed calls (one preempted call on a
+   * busy machine would skew a mean); null before any timed call.
+   */
   nsPerElement: number | null;
 }
 
@@ -33,7 +42,7 @@ export interface KernelMonitorSnapshot {
   speedup: number | null;
 }
 
-const fresh = (): ImplCounters => ({ calls: 0, errors: 0, timedCalls: 0, timedMs: 0, timedElements: 0 });
+const fresh = (): ImplCounters => ({ calls: 0, errors: 0, timedCalls: 0, timedMs: 0, timedElements: 0, ring: new Float64Array(RING), ringNext: 0 });
 
 /**
  * Calls, time and errors per kernel and implementation. Counting is a field increment; timing is
@@ -57,11 +66,13 @@ export class KernelMonitor {
     c.timedCalls++;
     c.timedMs += ms;
     c.timedElements += elements;
+    if (elements > 0) c.ring[c.ringNext++ % RING] = (ms * 1e6) / elements;
   }
 
   /** Zeroes every counter (in place: the facade holds references to them). */
   reset(): void {
     for (const pair of this.counters.values()) for (const c of [pair.wasm, pair.js]) Object.assign(c, fresh());
+    // (fresh rings: the facade keeps references to the counter objects, not to the rings)
   }
 
   snapshot(): KernelMonitorSnapshot {
@@ -84,10 +95,11 @@ export class KernelMonitor {
 }
 
 function implSnapshot(c: ImplCounters): ImplSnapshot {
-  return {
-    calls: c.calls,
-    errors: c.errors,
-    timedCalls: c.timedCalls,
-    nsPerElement: c.timedElements > 0 ? (c.timedMs * 1e6) / c.timedElements : null,
-  };
+  const n = Math.min(c.ringNext, RING);
+  let median: number | null = null;
+  if (n > 0) {
+    const sorted = c.ring.slice(0, n).sort();
+    median = n % 2 ? sorted[n >> 1]! : (sorted[(n >> 1) - 1]! + sorted[n >> 1]!) / 2;
+  }
+  return { calls: c.calls, errors: c.errors, timedCalls: c.timedCalls, nsPerElement: median };
 }
