@@ -113,9 +113,11 @@ async function measure(set: Record<string, Loop>, calls: number, rounds: number)
   const samples: Record<string, number[]> = Object.fromEntries(names.map((n) => [n, []]));
   for (const name of names) await set[name]!(50_000); // warm-up: let the JIT settle
   for (let r = 0; r < rounds; r++) {
-    if (r % 10 === 0) (globalThis as { gc?: () => void }).gc?.();
     for (let i = 0; i < names.length; i++) {
       const name = names[(i + r) % names.length]!;
+      // A full GC before each sample: CPU time counts the GC threads, so nobody pays for the
+      // garbage (timers, promises) the previous contender left.
+      (globalThis as { gc?: () => void }).gc?.();
       const c0 = process.cpuUsage();
       await set[name]!(calls);
       const c = process.cpuUsage(c0);

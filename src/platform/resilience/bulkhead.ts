@@ -63,6 +63,7 @@ export class Bulkhead extends Gate implements Policy {
       this.release();
       return Promise.reject(err);
     }
+    if (result instanceof Promise) return result.then(this.releaseOk, this.releaseErr) as Promise<T>;
     return Promise.resolve(result).then(this.releaseOk, this.releaseErr) as Promise<T>;
   }
 }
