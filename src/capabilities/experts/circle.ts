@@ -157,8 +157,10 @@ export function runCircle(experts: readonly Expert[], q: Question, options: Circ
       remainingWeight -= slot.weight;
       if (outcome.status === 'ok') {
         ok++;
-        const key = voteKey(outcome.answer.answer, choices);
-        tally.set(key, (tally.get(key) ?? 0) + slot.weight * Math.min(1, Math.max(0, outcome.answer.confidence)));
+        if (earlyReturn) {
+          const key = voteKey(outcome.answer.answer, choices);
+          tally.set(key, (tally.get(key) ?? 0) + slot.weight * Math.min(1, Math.max(0, outcome.answer.confidence)));
+        }
       } else if (outcome.status === 'abstain') abstained++;
       if (settled === n) stop('all-answered');
       else if (earlyReturn && decided()) stop('decided');
@@ -195,18 +197,27 @@ export function runCircle(experts: readonly Expert[], q: Question, options: Circ
         s.endedAt = s.controller ? t : s.startedAt;
         s.controller?.abort(new ExpertsError('EXPERTS_CANCELLED', why === 'deadline' ? 'deadline passed' : 'outcome decided'));
       }
-      finishOutcome(why).then(resolve, reject);
-    };
-
-    const finishOutcome = async (why: CircleOutcome['stoppedBy']): Promise<CircleOutcome> => {
       const inputs: ConsensusInput[] = [];
       for (const s of slots) if (s.outcome?.status === 'ok') inputs.push({ name: s.expert.name, answer: s.outcome.answer, weight: s.weight });
-      const consensus = computeConsensus(inputs, { choices, ...(options.similarity !== undefined ? { similarity: options.similarity } : {}) });
-      let ranking: PeerRank[] | null = null;
-      if ((options.peerRanking ?? CIRCLE_DEFAULTS.peerRanking) && !signal?.aborted) {
-        ranking = await peerRank(slots, q, { seed: options.seed, concurrency, expertTimeoutMs, deadlineAt, now, ...(signal ? { signal } : {}) });
-        if (signal?.aborted) throw new ExpertsError('EXPERTS_CANCELLED', 'the consultation was cancelled');
+      let consensus: Consensus;
+      try {
+        consensus = computeConsensus(inputs, { choices, ...(options.similarity !== undefined ? { similarity: options.similarity } : {}) });
+      } catch (err) {
+        reject(err);
+        return;
       }
+      if ((options.peerRanking ?? CIRCLE_DEFAULTS.peerRanking) && !signal?.aborted) {
+        peerRank(slots, q, { seed: options.seed, concurrency, expertTimeoutMs, deadlineAt, now, ...(signal ? { signal } : {}) }).then((ranking) => {
+          if (signal?.aborted) reject(new ExpertsError('EXPERTS_CANCELLED', 'the consultation was cancelled'));
+          else resolve(outcomeOf(why, consensus, ranking));
+        }, reject);
+      } else {
+        // Synchronously: no extra turn of the event loop between the last answer and the result.
+        resolve(outcomeOf(why, consensus, null));
+      }
+    };
+
+    const outcomeOf = (why: CircleOutcome['stoppedBy'], consensus: Consensus, ranking: PeerRank[] | null): CircleOutcome => {
       const reports = slots.map((s) => report(s));
       const causes: Cause[] = [];
       for (const r of reports) {
