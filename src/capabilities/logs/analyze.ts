@@ -164,13 +164,28 @@ async function readFile(path: string, feeder: LineFeeder, signal: AbortSignal | 
       }
       return { bytes, gzip: true };
     }
-    // A read stream keeps the next read in flight (on libuv's thread pool) while this chunk is
-    // analysed; reading straight into the scanner's buffer would leave the thread idle during reads.
+    // Two read buffers: the next read is in flight (on libuv's thread pool) while this chunk is
+    // copied into the scanner and analysed. Reading straight into the scanner's buffer would leave
+    // this thread idle during every read.
+    const bufs = [Buffer.allocUnsafe(feeder.capacity), Buffer.allocUnsafe(feeder.capacity)];
+    let which = 0;
+    let pending: Promise<{ bytesRead: number }> | undefined = fh.read(bufs[0]!, 0, feeder.capacity, null);
     let bytes = 0;
-    for await (const chunk of fh.createReadStream({ start: 0, autoClose: false, highWaterMark: feeder.capacity })) {
-      aborted(signal);
-      bytes += (chunk as Buffer).length;
-      feeder.push(chunk as Buffer);
+    try {
+      for (;;) {
+        const { bytesRead } = await pending!;
+        pending = undefined;
+        if (bytesRead === 0) break;
+        aborted(signal);
+        const current = bufs[which]!;
+        which ^= 1;
+        pending = fh.read(bufs[which]!, 0, feeder.capacity, null);
+        bytes += bytesRead;
+        feeder.push(current.subarray(0, bytesRead));
+      }
+    } finally {
+      // never leave a read running on a handle about to close
+      if (pending) await pending.catch(() => undefined);
     }
     return { bytes, gzip: false };
   } catch (err) {
