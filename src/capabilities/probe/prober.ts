@@ -121,6 +121,8 @@ interface PlannedTarget {
 
 const STATE_NAMES: Record<number, ProbeState> = { [PortState.Open]: 'open', [PortState.Closed]: 'closed', [PortState.Filtered]: 'filtered' };
 const MAX_CONCURRENCY = 8192;
+/** Scans with more attempts than this cache open and filtered results only. */
+const SWEEP_ATTEMPTS = 4096;
 const MAX_TIMEOUT_MS = 60_000;
 
 /** The kernel's ephemeral port range (where our own sockets' source ports live). */
@@ -268,6 +270,7 @@ export class Prober {
       : undefined;
     if (engine && req.sourcePort === undefined) await this.confirmLocalOpens(jobs, engine.states, timeoutMs, dialer, opts.signal);
 
+    const sweep = (engine?.stats.attempts ?? 0) > SWEEP_ATTEMPTS;
     const results: ProbeResult[] = [];
     const summary: ProbeSummary = { open: 0, closed: 0, filtered: 0, durationMs: 0, addresses: planned.length, ports: 0, cached: 0 };
     const portSet = new Set<number>();
@@ -297,7 +300,7 @@ export class Prober {
         else if (state === PortState.Closed) summary.closed++;
         else summary.filtered++;
         if (req.openOnly && state !== PortState.Open) {
-          if (!c) this.remember(p.address, port, req, state, latencyMs, undefined);
+          if (!c) this.remember(p.address, port, req, state, latencyMs, undefined, sweep);
           continue;
         }
         const r: ProbeResult = { host: p.host, address: p.address, port, state: STATE_NAMES[state]!, service: serviceForPort(port), latencyMs };
@@ -308,7 +311,7 @@ export class Prober {
         results.push(r);
         if (!c) {
           if (state === PortState.Open && req.banner) needBanner.push(r);
-          else this.remember(p.address, port, req, state, latencyMs, undefined);
+          else this.remember(p.address, port, req, state, latencyMs, undefined, sweep);
         }
       }
     }
@@ -322,7 +325,7 @@ export class Prober {
           r.banner = b;
           r.service = serviceFromBanner(b) ?? r.service;
         }
-        this.remember(r.address, r.port, req, PortState.Open, r.latencyMs, b);
+        this.remember(r.address, r.port, req, PortState.Open, r.latencyMs, b, false);
       });
     }
     if (req.http) {
@@ -361,7 +364,10 @@ export class Prober {
     where.forEach((w, k) => w.idx.forEach((pi, n) => (states[w.job]![pi] = second.states[k]![n]!)));
   }
 
-  private remember(address: string, port: number, req: ProbeRequest, state: PortState, latencyMs: number, banner: string | undefined): void {
+  private remember(address: string, port: number, req: ProbeRequest, state: PortState, latencyMs: number, banner: string | undefined, sweep: boolean): void {
+    // A sweep (more than SWEEP_ATTEMPTS attempts) caches what it found, not the tens of thousands of
+    // closed ports: they are cheap to learn again and would push every useful entry out of the LRU.
+    if (sweep && state === PortState.Closed) return;
     this.cache?.set(`${address}|${port}|${req.banner ? 1 : 0}`, { state, latencyMs, banner });
   }
 

@@ -17,9 +17,13 @@ const PORTS: Readonly<Record<number, string>> = {
   25672: 'rabbitmq-dist', 27017: 'mongodb', 50051: 'grpc',
 };
 
+// Dense table: a full scan asks 65,535 times.
+const BY_PORT: Array<string | null> = new Array<string | null>(65536).fill(null);
+for (const [port, name] of Object.entries(PORTS)) BY_PORT[Number(port)] = name;
+
 /** The usual service on `port`, or null. */
 export function serviceForPort(port: number): string | null {
-  return PORTS[port] ?? null;
+  return BY_PORT[port] ?? null;
 }
 
 /** The ports with a label, ascending: the default port list of a probe. */

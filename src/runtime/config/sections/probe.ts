@@ -19,7 +19,7 @@ export const probeSection = Type.Object(
     }),
     timeoutMs: Type.Integer({ default: 1000, minimum: 1, maximum: 60_000, live: true, description: 'Per-attempt connect timeout; an attempt without an answer is reported filtered. A spec\'s global.timeoutMs overrides it for a check.' }),
     maxConcurrency: Type.Integer({ default: 512, minimum: 1, maximum: 8192, live: true, description: 'Ceiling of the adaptive concurrency limit (connects in flight); a request may ask for fewer.' }),
-    cacheTtlMs: Type.Integer({ default: 30_000, minimum: 0, maximum: 86_400_000, live: true, description: 'How long a probe result is reused (checks always probe afresh); 0 disables the cache.' }),
+    cacheTtlMs: Type.Integer({ default: 30_000, minimum: 0, maximum: 86_400_000, live: true, description: 'How long a probe result is reused (checks always probe afresh); 0 disables the cache. Sweeps of more than 4,096 attempts cache their open and filtered results only.' }),
     cacheMaxEntries: Type.Integer({ default: 100_000, minimum: 1, maximum: 10_000_000, live: true, description: 'Most cached results (address × port), least recently used evicted first.' }),
     maxAddresses: Type.Integer({ default: 256, minimum: 1, maximum: 65_536, live: true, description: 'Most addresses one request may expand to (CIDR blocks, names with several addresses).' }),
     maxAttempts: Type.Integer({ default: 262_144, minimum: 1, maximum: 16_777_216, live: true, description: 'Most address × port attempts in one request (262,144: four full hosts).' }),
