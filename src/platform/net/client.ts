@@ -780,14 +780,14 @@ export class HttpResponse {
     // Fast path: an uncompressed body of declared, allowed length goes through undici's own reader.
     if (this.stream === undefined && !this.compressed()) {
       const declared = Number(this.headers['content-length']);
-      if (declared >= 0 && declared <= this.limit) return this.raw.body.text().then(undefined, this.mapBodyError);
+      if (declared >= 0 && declared <= this.limit) {
+        return this.raw.body.text().then(undefined, (err: unknown) => {
+          throw toNetError(err, this.origin, this.method, undefined);
+        });
+      }
     }
     return this.bytes().then(utf8);
   }
-
-  private readonly mapBodyError = (err: unknown): never => {
-    throw toNetError(err, this.origin, this.method, undefined);
-  };
 
   private compressed(): boolean {
     const enc = this.headers['content-encoding'];
