@@ -22,3 +22,4 @@ export { createExperts } from './setup.js';
 export type { ExpertsDeps, ExpertsSetup } from './setup.js';
 export { providerPolicy } from './policy.js';
 export type { ProviderPolicyOptions } from './policy.js';
+export { reviewContext, redactSpec, REDACTED } from './review.js';

@@ -1,6 +1,8 @@
 // `codectl consult` and `codectl review`, in-process, with a codectl.yaml whose LLM experts speak to
 // the mock provider server over real HTTP.
 import assert from 'node:assert/strict';
+import { createServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { PassThrough } from 'node:stream';
 import { runCli } from '../../../src/runtime/cli/program.js';
@@ -106,33 +108,47 @@ describe('codectl consult', () => {
 });
 
 describe('codectl review', () => {
-  it('approves a clean spec (exit 0) and requests changes on a bad one (exit 1), rules named', async () => {
+  it('checks, then approves a healthy deployment (exit 0) and requests changes on a bad one (exit 1), rules named', async (t) => {
+    // A real listener for the healthy spec: the check probes its port and its TCP health check.
+    const server = createServer((s) => s.end());
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    t.after(() => new Promise<void>((r) => server.close(() => r())));
+    const port = (server.address() as AddressInfo).port;
     w.write(
       'clean.yaml',
-      ['version: 1', 'services:', '  web:', '    replicas: 2', '    cpu: 500m', '    memory: 512Mi', '    ports: [8080]', '    health:', '      tcp: 8080', ''].join('\n'),
+      ['version: 1', 'global:', '  host: 127.0.0.1', 'services:', '  web:', '    replicas: 2', '    cpu: 500m', '    memory: 512Mi', `    ports: [${port}]`, '    health:', `      tcp: ${port}`, ''].join('\n'),
     );
     const ok = await cli(['--json', 'review', 'clean.yaml', '--expert', 'security', '--expert', 'reliability', '--expert', 'performance', '--expert', 'cost', '--expert', 'gpt']);
     assert.equal(ok.code, 0, ok.out + ok.err);
     const okJson = JSON.parse(ok.out);
-    assert.equal(okJson.valid, true);
+    assert.equal(okJson.check.ok, true);
+    assert.equal(okJson.check.services[0].status, 'up');
     assert.equal(okJson.consultation.answer, 'approve');
     assert.equal(okJson.consultation.kind, 'review');
+    assert.equal(okJson.consultation.dissent.experts.length, 0);
 
     w.write(
       'risky.yaml',
-      ['version: 1', 'services:', '  web:', '    replicas: 1', '    ports: [23]', '    environment:', '      DB_PASSWORD: hunter2-hunter2', ''].join('\n'),
+      ['version: 1', 'global:', '  host: 127.0.0.1', 'services:', '  web:', '    replicas: 1', '    ports: [23]', '    environment:', '      DB_PASSWORD: hunter2-hunter2', ''].join('\n'),
     );
-    const bad = await cli(['review', 'risky.yaml', '--expert', 'security', '--expert', 'reliability', '--expert', 'performance']);
+    const before = mock.requests.length;
+    const bad = await cli(['review', 'risky.yaml', '--expert', 'security', '--expert', 'reliability', '--expert', 'performance', '--expert', 'gpt']);
     assert.equal(bad.code, 1, bad.out + bad.err);
-    assert.match(bad.out, /^risky\.yaml: /);
+    assert.match(bad.out, /^SERVICE/);
     assert.match(bad.out, /answer: changes-requested/);
-    assert.match(bad.out, /security\/(secret-in-spec|spec-finding)/);
+    assert.match(bad.out, /security\/secret-in-spec/);
+    assert.match(bad.out, /security\/cleartext-protocol/);
+    assert.match(bad.out, /reliability\/port-unreachable/);
     assert.match(bad.out, /reliability\/single-replica/);
     assert.ok(!bad.out.includes('hunter2-hunter2'), 'a secret in the spec is never repeated');
+    const sent = mock.requests.slice(before);
+    assert.equal(sent.length, 1);
+    assert.match(sent[0]!.user, /DB_PASSWORD": "\[literal value redacted\]"/);
+    assert.ok(!sent[0]!.user.includes('hunter2-hunter2'), 'nor sent to an LLM provider');
 
     const none = await cli(['review', 'missing.yaml']);
-    assert.notEqual(none.code, 0, 'the exit code of an unreadable spec is the spec capability\'s (SPEC_UNREADABLE)');
-    assert.match(none.err, /^codectl: missing\.yaml: cannot read the spec \(no such file\)/);
+    assert.equal(none.code, 2);
+    assert.match(none.err, /^codectl: missing\.yaml/);
     assert.equal(none.out, '');
   });
 });
