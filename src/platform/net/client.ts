@@ -99,6 +99,12 @@ export interface RequestOptions {
   maxResponseBytes?: number;
   /** Decompress this response. Default the client's. */
   decompress?: boolean;
+  /** Time to the headers for this request (an LLM answering unstreamed takes minutes). Default the client's. */
+  headersTimeoutMs?: number;
+  /** Longest body silence for this request. Default the client's. */
+  bodyTimeoutMs?: number;
+  /** False: bypass the origin's breaker (a caller with its own breaker per provider). Default true. */
+  breaker?: boolean;
 }
 
 export interface OriginStats {
@@ -331,6 +337,8 @@ export class HttpClient {
     const replayable = body === undefined || body === null || typeof body === 'string' || body instanceof Uint8Array;
     const canRetry = replayable && (options.idempotent ?? IDEMPOTENT_METHODS.has(method));
     const attempts = !canRetry ? 1 : options.maxAttempts === undefined ? this.defaultAttempts : checkOption('maxAttempts', options.maxAttempts, 1, 1, 20);
+    const headersTimeout = options.headersTimeoutMs === undefined ? undefined : checkOption('headersTimeoutMs', options.headersTimeoutMs, 0, 1, 3_600_000);
+    const bodyTimeout = options.bodyTimeoutMs === undefined ? undefined : checkOption('bodyTimeoutMs', options.bodyTimeoutMs, 0, 1, 3_600_000);
     const timeoutMs = options.timeoutMs ?? this.timeoutMs;
     const deadline = timeoutMs > 0 ? new Deadline(timeoutMs, options.signal, method, st.origin) : undefined;
     const signal = deadline ? deadline.signal : options.signal;
@@ -353,7 +361,9 @@ export class HttpClient {
     // or an async frame per layer is measurable at this rate.
     // undici listens on a given signal per request: hand it only a signal somebody can abort.
     const opts: Dispatcher.RequestOptions = signal === undefined ? { path, method, headers, body } : { path, method, headers, body, signal };
-    const breaker = st.breaker;
+    if (headersTimeout !== undefined) opts.headersTimeout = headersTimeout;
+    if (bodyTimeout !== undefined) opts.bodyTimeout = bodyTimeout;
+    const breaker = options.breaker === false ? undefined : st.breaker;
     const started = attempts > 1 ? Date.now() : 0;
     let res: Dispatcher.ResponseData;
     try {

@@ -195,6 +195,22 @@ describe('HttpClient against real local servers', () => {
     }
   });
 
+  it('takes per-request header timeouts and can bypass the origin breaker', async () => {
+    const client = new HttpClient({ headersTimeoutMs: 50, retry: { maxAttempts: 1 } });
+    try {
+      assert.equal(await client.getText(`${srv.base}/slow-headers?ms=150`, { headersTimeoutMs: 2_000 }), 'late');
+      client.breakerFor(srv.base)!.isolate();
+      await assert.rejects(client.request(`${srv.base}/json`), (e: unknown) => isResilienceError(e, 'RESILIENCE_BREAKER_OPEN'));
+      const res = await client.request(`${srv.base}/json`, { breaker: false });
+      assert.equal(res.status, 200);
+      await res.dump();
+      await assert.rejects(client.request(`${srv.base}/json`, { headersTimeoutMs: 0 }), (e: unknown) => isNetError(e, 'NET_OPTIONS_INVALID'));
+      assert.equal(client.stats().inFlight, 0, 'a refused request holds no slot');
+    } finally {
+      await client.close();
+    }
+  });
+
   it('gives up on an overall timeout with NET_TIMEOUT and on a caller abort with NET_ABORTED', async () => {
     const client = new HttpClient({ retry: { maxAttempts: 1 } });
     try {
