@@ -151,7 +151,7 @@ const kinds = ['openai', 'anthropic', 'ollama', 'openai', 'anthropic'] as const;
 const llms = kinds.map((kind, i) => new LlmExpert(createProvider({ name: `llm${i}`, kind, baseUrl: kind === 'openai' ? `${mock.url}/v1` : mock.url, model: `m${i}` }, { transport: undiciTransport({ dispatcher: agent }), env: {} })));
 const httpOverhead: number[] = [];
 const httpSlowest: number[] = [];
-const n = Math.max(100, Math.floor(CONSULTATIONS / 3));
+const n = CONSULTATIONS;
 for (let i = 0; i < 30; i++) await runCircle(llms, q, { seed: 'warm', earlyReturn: false, minResponses: 5 });
 for (let i = 0; i < n; i++) {
   const out = await runCircle(llms, q, { seed: `h${i}`, earlyReturn: false, minResponses: 5 });

@@ -257,10 +257,13 @@ export async function createEngine(opts: EngineOptions = {}): Promise<Engine> {
     // Circle of experts: providers behind their resilience policies, built-ins, history in the store.
     // Keys are read from the environment only; provider calls go through engine.http (its pools,
     // timeouts and per-origin metrics). Pass `cache` (the tiered cache) here once the engine owns one.
+    flags.register({ name: 'experts.earlyReturn', default: true, description: 'A consultation returns once enough experts answered and the rest cannot change the winning answer.', fallback: 'Wait for every expert (or the deadline).' });
+    flags.register({ name: 'experts.cache', default: true, description: 'Consultation results are reused for the same question, context and experts (experts.cacheTtlMs).', fallback: 'Every consultation asks the experts.' });
     const experts = createExperts(expertsSetup(loaded.config.experts), {
       env: opts.env ?? process.env,
       transport: netTransport(engine.http),
       metrics,
+      flags: { cache: flags.reader('experts.cache'), earlyReturn: flags.reader('experts.earlyReturn') },
       history: consultationHistory(store),
       onInternalError: (err, where) => log.warn({ err: (err as Error).message, where }, 'experts: cache or history failed; the consultation goes on'),
     });

@@ -54,6 +54,11 @@ export interface ExpertsServiceOptions {
   /** Wall clock (epoch ms) for createdAt. */
   clock?: () => number;
   newId?: () => string;
+  /**
+   * Run-time switches (feature flags), read per consultation: `cache` off → no cache reads or writes;
+   * `earlyReturn` off → the circle always waits for every expert (or the deadline).
+   */
+  flags?: { cache?: () => boolean; earlyReturn?: () => boolean };
   /** Told when the cache or the history fails; the consultation itself goes on. */
   onInternalError?: (err: unknown, where: 'cache' | 'history') => void;
 }
@@ -214,10 +219,11 @@ export class ExpertsService {
     const hash = consultationHash(question, experts.map((e) => e.fingerprint), { peerRanking });
     const id = opts.id ?? this.newId();
     try {
-      if (this.opts.cache && !req.fresh) {
+      const cache = this.opts.cache && (this.opts.flags?.cache?.() ?? true) ? this.opts.cache : undefined;
+      if (cache && !req.fresh) {
         let hit: ConsultationResult | undefined;
         try {
-          hit = await this.opts.cache.get<ConsultationResult>(`experts:consultation:${hash}`);
+          hit = await cache.get<ConsultationResult>(`experts:consultation:${hash}`);
         } catch (err) {
           this.opts.onInternalError?.(err, 'cache');
         }
@@ -231,6 +237,7 @@ export class ExpertsService {
       }
       const outcome = await runCircle(experts, question, {
         ...this.circle,
+        earlyReturn: (this.circle.earlyReturn ?? CIRCLE_DEFAULTS.earlyReturn) && (this.opts.flags?.earlyReturn?.() ?? true),
         peerRanking,
         seed: hash,
         ...(opts.signal ? { signal: opts.signal } : {}),
@@ -249,9 +256,9 @@ export class ExpertsService {
       };
       this.m?.consultations.inc({ outcome: result.degraded ? 'degraded' : 'ok' });
       this.m?.duration.record(performance.now() - t0);
-      if (this.opts.cache && !result.degraded) {
+      if (cache && !result.degraded) {
         try {
-          await this.opts.cache.set(`experts:consultation:${hash}`, result, { ttl: this.opts.cacheTtlMs ?? 3_600_000 });
+          await cache.set(`experts:consultation:${hash}`, result, { ttl: this.opts.cacheTtlMs ?? 3_600_000 });
         } catch (err) {
           this.opts.onInternalError?.(err, 'cache');
         }

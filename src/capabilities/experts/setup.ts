@@ -38,6 +38,8 @@ export interface ExpertsDeps {
   cache?: ConsultationCache;
   history?: ConsultationHistory;
   onInternalError?: (err: unknown, where: 'cache' | 'history') => void;
+  /** Feature flags read per consultation (engine.flags readers for experts.cache, experts.earlyReturn). */
+  flags?: { cache?: () => boolean; earlyReturn?: () => boolean };
 }
 
 /** Builds the experts (providers behind their resilience policies, built-ins) and the service. */
@@ -72,6 +74,7 @@ export function createExperts(setup: ExpertsSetup, deps: ExpertsDeps): { service
     ...(deps.history ? { history: deps.history } : {}),
     ...(deps.metrics ? { metrics: deps.metrics } : {}),
     ...(deps.onInternalError ? { onInternalError: deps.onInternalError } : {}),
+    ...(deps.flags ? { flags: deps.flags } : {}),
     batchConcurrency: setup.batchConcurrency,
     maxBatch: setup.maxBatch,
     maxRunning: setup.maxRunning,

@@ -111,6 +111,24 @@ describe('experts service', () => {
     assert.match(metrics.exposition(), /code_consultations_total\{outcome="cached"\} 1/);
   });
 
+  it('obeys its feature flags, read per consultation: experts.cache and experts.earlyReturn', async () => {
+    const flags = { cache: true, early: true };
+    const experts = [llm('f-1', 'openai'), llm('f-2', 'ollama'), llm('f-3', 'anthropic', 'B', 300)];
+    const { svc } = service(experts, { circle: { minResponses: 2, earlyReturn: true, expertTimeoutMs: 5_000 }, flags: { cache: () => flags.cache, earlyReturn: () => flags.early } });
+    const early = await svc.consult({ question: 'Flags?', choices: ['A', 'B'] });
+    assert.equal(early.experts[2]!.status, 'skipped', 'two confident As decide it: the slow third is not waited for');
+    flags.early = false;
+    flags.cache = false;
+    const calls = mock.requestsFor('f-1').length;
+    const all = await svc.consult({ question: 'Flags?', choices: ['A', 'B'] });
+    assert.equal(all.cached, false, 'cache off: asked again');
+    assert.equal(mock.requestsFor('f-1').length, calls + 1);
+    assert.deepEqual(all.experts.map((e) => e.status), ['ok', 'ok', 'ok'], 'early return off: every expert waited for');
+    flags.cache = true;
+    const cachedAgain = await svc.consult({ question: 'Flags?', choices: ['A', 'B'] });
+    assert.equal(cachedAgain.cached, true, 'cache back on: the first result is served');
+  });
+
   it('never caches a degraded result', async () => {
     mock.script('broken', { kind: 'status', status: 503, message: 'unavailable' });
     const broken = new LlmExpert(createProvider({ name: 'broken', kind: 'openai', baseUrl: `${mock.url}/v1`, model: 'broken' }, { transport: undiciTransport({ dispatcher: agent }), env: {} }));

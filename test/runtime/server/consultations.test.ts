@@ -166,6 +166,8 @@ describe('consultations API', () => {
     const openapi = (await app.inject({ url: '/openapi.json' })).json();
     for (const p of ['/v1/consultations', '/v1/consultations/batch', '/v1/consultations/{id}', '/v1/experts']) assert.ok(openapi.paths[p], p);
     assert.ok(openapi.paths['/v1/consultations/{id}'].delete);
+    const flags = (await app.inject({ url: '/v1/flags' })).json().flags.map((f: { name: string; enabled: boolean }) => [f.name, f.enabled]);
+    assert.deepEqual(flags.filter((f: [string, boolean]) => f[0].startsWith('experts.')).sort(), [['experts.cache', true], ['experts.earlyReturn', true]]);
     const text = engine.metrics.exposition();
     assert.match(text, /code_expert_answers_total\{expert="claude",status="ok"\}/);
     assert.match(text, /code_expert_tokens_total\{expert="gpt",direction="output"\}/);
