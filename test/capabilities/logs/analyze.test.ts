@@ -187,7 +187,7 @@ describe('the WASM level pass agrees with the JS analyzer (fast-check)', () => {
     fc.constantFrom('', '.1', ',123456', '.'),
     fc.constantFrom('', 'Z', 'z', '+02:00', '-0700', '+1', '+02:'),
   ).map((p) => p.join(''));
-  const word = fc.constantFrom('ERROR', 'error', 'Warn', 'WARNING', 'INFO', 'info', 'DEBUG', 'TRACE', 'FATAL', 'CRITICAL', 'crit', 'ERR', 'Errors', 'main', 'c.e.Service', 'x1', '', 'NOTICE', 'verbose', 'EMERGENCY', 'PANIC');
+  const word = fc.constantFrom('ERROR', 'error', 'Warn', 'WARNING', 'INFO', 'info', 'DEBUG', 'TRACE', 'FATAL', 'CRITICAL', 'crit', 'ERR', 'Errors', 'main', 'c.e.Service', 'x1', '', 'NOTICE', 'verbose', 'EMERGENCY', 'PANIC', 'averyveryverylongwordthatcrossesthe32bytewindow', 'x1234567890123456789012345678901234', '                                  ');
   const sepr = fc.constantFrom(' ', '  ', ' - ', ' [', '] ', ': ', '|', '\t', '(', ')', ',', '=', '"', "'");
   const rest = fc.array(fc.tuple(sepr, word), { maxLength: 6 }).map((a) => a.flat().join(''));
   // realistic lines of every format, then mutated: a character replaced, removed or inserted, or the

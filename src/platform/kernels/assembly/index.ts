@@ -480,7 +480,14 @@ function isoEnd(b: usize, p: i32, e: i32): i32 {
   let c: u32 = q < e ? at(b, q) : 0;
   if (c == 46 || c == 44) {
     q++;
-    while (q < e && digit(at(b, q))) q++;
+    // the run of fraction digits, 16 at a time
+    const nd = ~i8x16.bitmask(i8x16.le_u(i8x16.sub(v128.load(b + <usize>q), i8x16.splat(48)), i8x16.splat(9))) & 0xffff;
+    if (nd != 0) q = min(q + <i32>ctz(nd), e);
+    else {
+      q += 16;
+      while (q < e && digit(at(b, q))) q++;
+      if (q > e) q = e;
+    }
     c = q < e ? at(b, q) : 0;
   }
   if (c == 90 || c == 122) q++;
@@ -497,7 +504,12 @@ function isoEnd(b: usize, p: i32, e: i32): i32 {
 
 /** levelScan: a level word among the first `tokens` tokens from p (the first in any case). */
 function levelScan(b: usize, p: i32, e: i32, tokens: i32): bool {
-  for (let t = 0; t < tokens && p < e; t++) {
+  return levelScanFrom(b, p, e, 0, tokens);
+}
+
+/** levelScan from token index t (the first token, t == 0, is matched in any case). */
+function levelScanFrom(b: usize, p: i32, e: i32, t: i32, tokens: i32): bool {
+  for (; t < tokens && p < e; t++) {
     while (p < e && sep(at(b, p))) p++;
     const s = p;
     while (p < e && alpha(at(b, p))) p++;
@@ -514,6 +526,66 @@ function levelScan(b: usize, p: i32, e: i32, tokens: i32): bool {
   return false;
 }
 
+// Separator classification of 16 bytes at once (the nibble-table trick): a byte is a separator when
+// LO[low nibble] & HI[high nibble] != 0. Groups by high nibble: 0x0 → 1 (\t), 0x2 → 2 (space " ' ( ) , -),
+// 0x3 → 4 (: < = >), 0x5 → 8 ([ ]), 0x7 → 16 (|).
+const SEP_LO = v128(0x02, 0, 0x02, 0, 0, 0, 0, 0x02, 0x02, 0x03, 0x04, 0x08, 0x16, 0x0e, 0x04, 0);
+const SEP_HI = v128(0x01, 0, 0x02, 0x04, 0, 0x08, 0, 0x10, 0, 0, 0, 0, 0, 0, 0, 0);
+
+@inline function sepMask16(v: v128): i32 {
+  const lo = i8x16.swizzle(SEP_LO, v128.and(v, i8x16.splat(15)));
+  const hi = i8x16.swizzle(SEP_HI, i8x16.shr_u(v, 4));
+  return i8x16.bitmask(i8x16.ne(v128.and(lo, hi), i8x16.splat(0)));
+}
+
+@inline function alphaMask16(v: v128): i32 {
+  return i8x16.bitmask(i8x16.le_u(i8x16.sub(v128.or(v, i8x16.splat(32)), i8x16.splat(97)), i8x16.splat(25)));
+}
+
+/**
+ * levelScan over a 32-byte window with bit masks instead of byte loops (no unpredictable loop exits);
+ * the same result as the scalar loop, to which it hands over when the tokens run past the window.
+ */
+function levelScanV(b: usize, p: i32, e: i32, tokens: i32): bool {
+  const len = e - p;
+  if (len <= 0) return false;
+  const v0 = v128.load(b + <usize>p);
+  const v1 = v128.load(b + <usize>p, 16);
+  const valid: u32 = len >= 32 ? 0xffffffff : (<u32>1 << <u32>len) - 1;
+  const S: u32 = (<u32>sepMask16(v0) | (<u32>sepMask16(v1) << 16)) & valid;
+  const A: u32 = (<u32>alphaMask16(v0) | (<u32>alphaMask16(v1) << 16)) & valid;
+  let pos = 0;
+  for (let t = 0; t < tokens; t++) {
+    // the first non-separator at or after pos
+    const rest = ~S & valid & (pos >= 32 ? 0 : <u32>0xffffffff << <u32>pos);
+    if (rest == 0) return len <= 32 ? false : levelScanFrom(b, p + 32, e, t, tokens);
+    const start = <i32>ctz(rest);
+    const na = ~A & (<u32>0xffffffff << <u32>start);
+    const end = na == 0 ? 32 : <i32>ctz(na);
+    if (end >= 32) return levelScanFrom(b, p + start, e, t, tokens); // the word runs past the window
+    if (end < len && ((S >> <u32>end) & 1) == 0) {
+      // not a pure word: skip to the next separator
+      const next = end >= 32 ? 0 : S & (<u32>0xffffffff << <u32>end);
+      if (next == 0) {
+        if (len <= 32) return false;
+        // the scalar loop would go on skipping from here
+        let q = p + end;
+        while (q < e && !sep(at(b, q))) q++;
+        return levelScanFrom(b, q, e, t + 1, tokens);
+      }
+      pos = <i32>ctz(next);
+      continue;
+    }
+    const lv = levelWord(b, p + start, end - start, t == 0);
+    if (lv >= 0) {
+      lvl = lv;
+      return true;
+    }
+    pos = end;
+  }
+  return false;
+}
+
 function plain(b: usize, s: i32, e: i32): i32 {
   return levelScan(b, s, e, 3) ? F_PLAIN : F_NONE;
 }
@@ -522,7 +594,7 @@ function iso(b: usize, p: i32, e: i32, bracket: bool): i32 {
   let q = isoEnd(b, p, e);
   if (q < 0) return access(b, p, e);
   if (bracket && q < e && at(b, q) == 93) q++;
-  levelScan(b, q, e, 4);
+  levelScanV(b, q, e, 4);
   return F_ISO;
 }
 
@@ -773,13 +845,39 @@ function newline(b: usize, s: i32, n: i32): i32 {
   return -1;
 }
 
+/** Bit i set when b[base + i] is '\n', for the 64 bytes from base (bytes at or after n excluded). */
+function newlines64(b: usize, base: i32, n: i32): u64 {
+  const nl = i8x16.splat(10);
+  let m: u64;
+  if (base + 64 <= n) {
+    const p = b + <usize>base;
+    m = <u64><u32>i8x16.bitmask(i8x16.eq(v128.load(p), nl)) |
+      (<u64><u32>i8x16.bitmask(i8x16.eq(v128.load(p, 16), nl)) << 16) |
+      (<u64><u32>i8x16.bitmask(i8x16.eq(v128.load(p, 32), nl)) << 32) |
+      (<u64><u32>i8x16.bitmask(i8x16.eq(v128.load(p, 48), nl)) << 48);
+  } else {
+    m = 0;
+    for (let i = base; i < n; i++) if (at(b, i) == 10) m |= <u64>1 << <u64>(i - base);
+  }
+  return m;
+}
+
 export function logLevels(b: usize, s0: i32, n: i32, out: usize): void {
   memory.fill(out, 0, 72);
   let s = s0;
   let lines = 0;
+  // newline positions come 64 at a time as a bit mask: a line end is a ctz, not a search
+  let base = s0;
+  let mask = newlines64(b, base, n);
   while (true) {
-    const end = newline(b, s, n);
-    if (end < 0) break;
+    while (mask == 0) {
+      base += 64;
+      if (base >= n) break;
+      mask = newlines64(b, base, n);
+    }
+    if (mask == 0) break;
+    const end = base + <i32>ctz(mask);
+    mask &= mask - 1;
     lines++;
     let e = end;
     if (e > s && at(b, e - 1) == 13) e--;
