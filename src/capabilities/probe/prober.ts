@@ -100,6 +100,8 @@ export interface ProberOptions {
   /** Most address × port attempts in one request. Default 262,144 (four full hosts). */
   maxAttempts?: number;
   lookup?: Lookup;
+  /** A name that does not resolve within this fails with PROBE_DNS_FAILED. Default 5,000 ms. */
+  dnsTimeoutMs?: number;
   httpGet?: HttpGet;
   /** Read at each scan, so a feature flag can switch dialers at run time. Default: raw when available. */
   dialer?: () => 'raw' | 'net';
@@ -167,6 +169,7 @@ export class Prober {
   private readonly maxAddresses: number;
   private readonly maxAttempts: number;
   private readonly lookup: Lookup;
+  private readonly dnsTimeoutMs: number;
   private readonly httpGet: HttpGet | undefined;
   private readonly dialer: () => 'raw' | 'net';
   private readonly attemptsTotal: Counter | undefined;
@@ -182,6 +185,7 @@ export class Prober {
     const ttl = opts.cacheTtlMs ?? 30_000;
     this.cache = ttl > 0 ? new LRUCache<string, Cached>({ max: opts.cacheMaxEntries ?? 100_000, ttl, ttlAutopurge: false }) : undefined;
     this.lookup = opts.lookup ?? systemLookup;
+    this.dnsTimeoutMs = opts.dnsTimeoutMs ?? 5000;
     this.httpGet = opts.httpGet;
     this.dialer = opts.dialer ?? (() => 'raw');
     if (opts.metrics) {
@@ -215,10 +219,20 @@ export class Prober {
         for (const a of addresses) add(a, a, t.family, list);
       } else {
         let found: Array<{ address: string; family: number }>;
+        let timer: NodeJS.Timeout | undefined;
         try {
-          found = await this.lookup(t.name);
+          found = await Promise.race([
+            this.lookup(t.name),
+            new Promise<never>((_, reject) => {
+              timer = setTimeout(() => reject(Object.assign(new Error(`no answer within ${this.dnsTimeoutMs} ms`), { code: 'ETIMEOUT' })), this.dnsTimeoutMs);
+            }),
+          ]);
         } catch (err) {
-          throw new ProbeError('PROBE_DNS_FAILED', `cannot resolve "${t.name}" (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`, { target: t.name });
+          const e = err as NodeJS.ErrnoException;
+          const why = e.code === 'ETIMEOUT' && e.message.startsWith('no answer') ? e.message : (e.code ?? e.message);
+          throw new ProbeError('PROBE_DNS_FAILED', `cannot resolve "${t.name}" (${why})`, { target: t.name, cause: e.code });
+        } finally {
+          clearTimeout(timer);
         }
         if (found.length === 0) throw new ProbeError('PROBE_DNS_FAILED', `"${t.name}" resolves to no address`, { target: t.name });
         const addrs = found.map((f) => {

@@ -160,6 +160,7 @@ class Scan {
   private resolve!: () => void;
   private reject!: (e: unknown) => void;
   private failed = false;
+  private onAbort: (() => void) | undefined;
   /** Open attempts: local port, for the cross-connect check. */
   private readonly openLocal = new Map<number, number>();
   private readonly binding: TcpBinding | null;
@@ -212,7 +213,8 @@ class Scan {
       const signal = this.opts.signal;
       if (signal) {
         if (signal.aborted) return this.fail(new ProbeError('PROBE_ABORTED', 'the scan was aborted', {}));
-        signal.addEventListener('abort', () => this.fail(new ProbeError('PROBE_ABORTED', 'the scan was aborted', {})), { once: true });
+        this.onAbort = () => this.fail(new ProbeError('PROBE_ABORTED', 'the scan was aborted', {}));
+        signal.addEventListener('abort', this.onAbort, { once: true });
       }
       const tick = Math.max(5, Math.min(50, Math.floor(this.opts.timeoutMs / 4)));
       this.timer = setInterval(() => this.sweep(), tick);
@@ -231,6 +233,9 @@ class Scan {
   private finish(): void {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
+    // A long-lived signal (a server's) must not keep a listener per finished scan.
+    if (this.onAbort) this.opts.signal?.removeEventListener('abort', this.onAbort);
+    this.onAbort = undefined;
     this.stats.finalConcurrency = this.limit;
   }
 

@@ -1,5 +1,6 @@
 // The prober against real listeners on 127.0.0.1 and ::1, a real HTTP server and a real DNS server.
 import assert from 'node:assert/strict';
+import { createSocket } from 'node:dgram';
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
 import { connect, type AddressInfo } from 'node:net';
 import { after, before, test } from 'node:test';
@@ -159,6 +160,17 @@ test('names resolve through DNS to IPv4 and IPv6; a name resolving outside the a
     await assert.rejects(p.scan({ targets: ['nowhere.test'], ports: [80] }), (e) => hasCode(e, 'PROBE_DNS_FAILED'));
   } finally {
     await dns.close();
+  }
+});
+
+test('a DNS server that never answers: PROBE_DNS_FAILED after dnsTimeoutMs', async () => {
+  const silent = createSocket('udp4');
+  await new Promise<void>((r) => silent.bind(0, '127.0.0.1', () => r()));
+  try {
+    const p = new Prober({ lookup: createDnsLookup([`127.0.0.1:${silent.address().port}`], 10_000), dnsTimeoutMs: 300 });
+    await assert.rejects(p.scan({ targets: ['slow.test'], ports: [80] }), (e) => hasCode(e, 'PROBE_DNS_FAILED') && /300 ms/.test((e as Error).message));
+  } finally {
+    silent.close();
   }
 });
 
