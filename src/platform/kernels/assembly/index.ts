@@ -387,7 +387,7 @@ function tailIs(p: usize, s: i32, word: string, m: u32): bool {
 }
 
 /** The level index of the letters-only word at p+s (len bytes), or -1; ci: any case. */
-function levelWord(p: usize, s: i32, len: i32, ci: bool): i32 {
+@inline function levelWord(p: usize, s: i32, len: i32, ci: bool): i32 {
   if (len < 3 || len > 9) return -1;
   const m: u32 = ci ? 0xdf : 0xff;
   if (len == 3) {
@@ -465,7 +465,7 @@ function num(b: usize, p: i32, n: i32): i32 {
 }
 
 /** End of the ISO timestamp at p (the caller checked the dashes), or -1 (the rules of isoTime). */
-function isoEnd(b: usize, p: i32, e: i32): i32 {
+@inline function isoEnd(b: usize, p: i32, e: i32): i32 {
   if (p + 19 > e) return -1;
   // the 12 digits of YYYY-MM-DDTHH:MM checked at once: lanes 0-3 5-6 8-9 11-12 14-15 (mask 0xdb6f)
   const dv = i8x16.sub(v128.load(b + <usize>p), i8x16.splat(48));
@@ -546,7 +546,7 @@ const SEP_HI = v128(0x01, 0, 0x02, 0x04, 0, 0x08, 0, 0x10, 0, 0, 0, 0, 0, 0, 0, 
  * levelScan over a 32-byte window with bit masks instead of byte loops (no unpredictable loop exits);
  * the same result as the scalar loop, to which it hands over when the tokens run past the window.
  */
-function levelScanV(b: usize, p: i32, e: i32, tokens: i32): bool {
+@inline function levelScanV(b: usize, p: i32, e: i32, tokens: i32): bool {
   const len = e - p;
   if (len <= 0) return false;
   const v0 = v128.load(b + <usize>p);
@@ -590,7 +590,7 @@ function plain(b: usize, s: i32, e: i32): i32 {
   return levelScan(b, s, e, 3) ? F_PLAIN : F_NONE;
 }
 
-function iso(b: usize, p: i32, e: i32, bracket: bool): i32 {
+@inline function iso(b: usize, p: i32, e: i32, bracket: bool): i32 {
   let q = isoEnd(b, p, e);
   if (q < 0) return access(b, p, e);
   if (bracket && q < e && at(b, q) == 93) q++;
@@ -598,7 +598,7 @@ function iso(b: usize, p: i32, e: i32, bracket: bool): i32 {
   return F_ISO;
 }
 
-function access(b: usize, s: i32, e: i32): i32 {
+@inline function access(b: usize, s: i32, e: i32): i32 {
   // the first '[' within 128 bytes, a space before it
   const lim = min(e, s + 129);
   const p = findByte(b, s, lim, 91);
@@ -641,7 +641,7 @@ function access(b: usize, s: i32, e: i32): i32 {
 // syslog severity 0..7 → level: emerg alert crit → fatal, err → error, warning → warn, notice info → info, debug
 const SYSLOG_LEVEL: usize = memory.data<u8>([0, 0, 0, 1, 2, 3, 3, 4]);
 
-function syslogPri(b: usize, s: i32, e: i32): i32 {
+@inline function syslogPri(b: usize, s: i32, e: i32): i32 {
   let p = s + 1;
   let pri = 0;
   while (p < e && p < s + 4 && digit(at(b, p))) {
@@ -669,7 +669,7 @@ function syslogPri(b: usize, s: i32, e: i32): i32 {
   return plain(b, s, e);
 }
 
-function syslog3164(b: usize, s: i32, p: i32, e: i32): i32 {
+@inline function syslog3164(b: usize, s: i32, p: i32, e: i32): i32 {
   const d1 = <i32>at(b, p + 4);
   const d = (d1 == 32 ? 0 : d1 - 48) * 10 + (<i32>at(b, p + 5) - 48);
   const h = num(b, p + 7, 2);
@@ -727,7 +727,7 @@ function levelKey(b: usize, s: i32, len: i32): bool {
   return false;
 }
 
-function json(b: usize, s: i32, e: i32): i32 {
+@inline function json(b: usize, s: i32, e: i32): i32 {
   let last = e - 1;
   while (last > s && (at(b, last) == 32 || at(b, last) == 9)) last--;
   let p = s + 1;
@@ -802,7 +802,7 @@ function logfmt(b: usize, s: i32, e: i32): i32 {
 }
 
 /** Format of the line b[s, e) (CR already stripped, not blank); sets `lvl`. The dispatch of line(). */
-function classify(b: usize, s: i32, e: i32): i32 {
+@inline function classify(b: usize, s: i32, e: i32): i32 {
   lvl = UNKNOWN;
   const c = at(b, s);
   if (digit(c)) return e - s >= 19 && at(b, s + 4) == 45 && at(b, s + 7) == 45 ? iso(b, s, e, false) : access(b, s, e);
