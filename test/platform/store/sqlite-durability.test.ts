@@ -21,22 +21,29 @@ test('SQLite: kill -9 during writes loses no committed write', async (t) => {
   t.after(w.cleanup);
   const db = join(w.dir, 'durable.db');
   const script = w.write('writer.mjs', WRITER);
-  const child = spawn(process.execPath, ['--import', TSX_LOADER, script, db], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, ['--import', TSX_LOADER, script, db], { stdio: ['ignore', 'pipe', 'pipe'] });
+  t.after(() => child.kill('SIGKILL'));
   let acked = 0;
   let buffer = '';
-  await new Promise<void>((resolve) => {
+  let stderr = '';
+  child.stderr.on('data', (c: Buffer) => (stderr += c));
+  const exited = new Promise((r) => child.on('exit', r));
+  await new Promise<void>((resolve, reject) => {
+    child.on('exit', (code, signal) => {
+      if (signal !== 'SIGKILL') reject(new Error(`the writer exited by itself (${code}) after ${acked} writes: ${stderr}`));
+    });
     child.stdout.on('data', (c: Buffer) => {
       buffer += c;
       const lines = buffer.split('\n');
       buffer = lines.pop()!;
       if (lines.length) acked = Number(lines[lines.length - 1]);
-      if (acked >= 2000 && !child.killed) {
+      if (acked >= 500 && !child.killed) {
         child.kill('SIGKILL');
         resolve();
       }
     });
   });
-  await new Promise((r) => child.on('exit', r));
+  await exited;
   const store = new SqliteStore({ path: db });
   t.after(() => store.close());
   const [row] = await store.query<{ n: number; max: number }>('SELECT COUNT(*) AS n, MAX(id) AS max FROM acks');
