@@ -8,6 +8,8 @@ export interface BusMessage {
   origin: string;
   kind: BusKind;
   items: string[];
+  /** For `s`: the write id of each key's new value (see codec.ts), same order as `items`. */
+  ids: number[] | undefined;
 }
 
 export interface BusOptions {
@@ -41,7 +43,7 @@ export class InvalidationBus {
   private readonly onReconnect: () => void;
   private readonly onWarning: BusOptions['onWarning'];
   private readonly packr = new Packr({ useRecords: false });
-  private readonly outbox = new Map<BusKind, string[]>();
+  private readonly outbox = new Map<BusKind, { items: string[]; ids: number[] }>();
   private scheduled = false;
   private everReady = false;
   private closed = false;
@@ -100,11 +102,14 @@ export class InvalidationBus {
     return this.sub.status === 'ready';
   }
 
-  publish(kind: BusKind, items: readonly string[]): void {
+  publish(kind: BusKind, items: readonly string[], ids?: readonly number[]): void {
     if (this.closed || items.length === 0) return;
     let box = this.outbox.get(kind);
-    if (box === undefined) this.outbox.set(kind, (box = []));
-    for (const item of items) box.push(item);
+    if (box === undefined) this.outbox.set(kind, (box = { items: [], ids: [] }));
+    for (let i = 0; i < items.length; i++) {
+      box.items.push(items[i]!);
+      if (kind === 's') box.ids.push(ids?.[i] ?? 0);
+    }
     if (!this.scheduled) {
       this.scheduled = true;
       setImmediate(() => this.flush());
@@ -115,9 +120,10 @@ export class InvalidationBus {
   flush(): Promise<void> {
     this.scheduled = false;
     const sends: Array<Promise<unknown>> = [];
-    for (const [kind, items] of this.outbox) {
+    for (const [kind, { items, ids }] of this.outbox) {
       for (let i = 0; i < items.length; i += MAX_ITEMS_PER_MESSAGE) {
-        const payload = this.packr.pack([1, this.instanceId, kind, items.slice(i, i + MAX_ITEMS_PER_MESSAGE)]);
+        const slice = items.slice(i, i + MAX_ITEMS_PER_MESSAGE);
+        const payload = this.packr.pack(kind === 's' ? [1, this.instanceId, kind, slice, ids.slice(i, i + MAX_ITEMS_PER_MESSAGE)] : [1, this.instanceId, kind, slice]);
         if (this.pub.status !== 'ready') {
           this.dropped++;
           continue;
@@ -143,10 +149,12 @@ export class InvalidationBus {
     }
     if (!Array.isArray(msg) || msg[0] !== 1 || typeof msg[1] !== 'string' || !KINDS.has(msg[2]) || !Array.isArray(msg[3])) return;
     if (msg[1] === this.instanceId) return;
-    const items = (msg[3] as unknown[]).filter((x): x is string => typeof x === 'string').slice(0, MAX_ITEMS_PER_MESSAGE);
+    const raw = msg[3] as unknown[];
+    if (raw.length > MAX_ITEMS_PER_MESSAGE || !raw.every((x) => typeof x === 'string')) return;
+    const ids = Array.isArray(msg[4]) && msg[4].length === raw.length && (msg[4] as unknown[]).every((x) => typeof x === 'number') ? (msg[4] as number[]) : undefined;
     this.received++;
     try {
-      this.onMessage({ origin: msg[1], kind: msg[2] as BusKind, items });
+      this.onMessage({ origin: msg[1], kind: msg[2] as BusKind, items: raw as string[], ids });
     } catch (err) {
       this.onWarning?.(`cache bus handler failed: ${(err as Error).message}`);
     }

@@ -3,7 +3,7 @@ import { Packr } from 'msgpackr';
 import { CircuitBreaker } from '../resilience/breaker.js';
 import { InvalidationBus } from './bus.js';
 import type { BusMessage } from './bus.js';
-import { Codec, versionOf } from './codec.js';
+import { Codec, newWriteId, versionOf } from './codec.js';
 import type { Decoded } from './codec.js';
 import { DiskLayer } from './disk.js';
 import { CacheError, isCacheError } from './errors.js';
@@ -116,7 +116,7 @@ export class TieredCache implements Cache {
   // it may be the value the message was about. Epochs order reads and evictions.
   private busEpoch = 0;
   private floorEpoch = 0;
-  private readonly lastEvicted = new Map<string, number>();
+  private readonly lastEvicted = new Map<string, { epoch: number; writeId: number }>();
   private manyReads = 0;
 
   // L2 writes that could not be made (Redis down, flag off): replayed when L2 is back.
@@ -445,7 +445,7 @@ export class TieredCache implements Cache {
       const e = this.l1.lru.get(stored);
       if (e !== undefined && e.ns === prefix && e.staleUntil > Date.now()) {
         this.staleServed++;
-        return this.serveStale(stored, key, factory, o, { value: e.value, version: versionOf(e.expiresAt, e.staleUntil) });
+        return this.serveStale(stored, key, factory, o, { value: e.value, version: versionOf(e.writeId) });
       }
     }
     const running = this.inflight.get(stored);
@@ -475,7 +475,7 @@ export class TieredCache implements Cache {
       if (found.d.staleUntil > now) {
         this.staleServed++;
         this.promote(stored, found.d, found.epoch, prefix);
-        return this.serveStale(stored, key, factory, o, { value: found.d.value, version: versionOf(found.d.expiresAt, found.d.staleUntil) });
+        return this.serveStale(stored, key, factory, o, { value: found.d.value, version: versionOf(found.d.writeId) });
       }
     }
     this.missed++;
@@ -540,7 +540,7 @@ export class TieredCache implements Cache {
             return d.value;
           }
           // Rewritten by somebody, and already stale again: refresh that version.
-          if (d.staleUntil > now) stale = { value: d.value, version: versionOf(d.expiresAt, d.staleUntil) };
+          if (d.staleUntil > now) stale = { value: d.value, version: versionOf(d.writeId) };
         }
         if (round > 20) return this.runAndStore(stored, key, prefix, factory, o, stale, undefined);
         continue;
@@ -600,13 +600,14 @@ export class TieredCache implements Cache {
       return undefined;
     }
     let payload: Buffer;
+    const writeId = newWriteId();
     let expiresAt: number;
     let staleUntil: number;
     try {
       const now = Date.now();
       expiresAt = now + o.ttl;
       staleUntil = expiresAt + o.grace;
-      payload = this.codec.encode(value, expiresAt, staleUntil, o.tags, this.flagCompression(), stored);
+      payload = this.codec.encode(value, expiresAt, staleUntil, writeId, o.tags, this.flagCompression(), stored);
     } catch (err) {
       if (token !== undefined) this.releaseLease(stored, token);
       throw err;
@@ -626,11 +627,11 @@ export class TieredCache implements Cache {
         this.leaseLost++;
         return value;
       }
-      this.writeLocal(stored, prefix, value, payload, expiresAt, staleUntil, o.tags, ttl);
-      if (written === true) this.bus?.publish('s', [stored]);
+      this.writeLocal(stored, prefix, value, payload, expiresAt, staleUntil, writeId, o.tags, ttl);
+      if (written === true) this.bus?.publish('s', [stored], [writeId]);
       return value;
     }
-    this.writeLocal(stored, prefix, value, payload, expiresAt, staleUntil, o.tags, ttl);
+    this.writeLocal(stored, prefix, value, payload, expiresAt, staleUntil, writeId, o.tags, ttl);
     await this.writeL2([{ key: stored, payload, ttlMs: ttl, tags: o.tags }]);
     return value;
   }
@@ -821,7 +822,7 @@ export class TieredCache implements Cache {
    * Records that `keys` (undefined: possibly any key) changed, here or on another instance, so reads
    * already under way do not put what they read into L1/L3.
    */
-  private noteChange(keys: readonly string[] | undefined): void {
+  private noteChange(keys: readonly string[] | undefined, ids?: readonly number[]): void {
     const e = ++this.busEpoch;
     if (this.reads.size === 0 && this.inflight.size === 0 && this.refreshing.size === 0 && this.manyReads === 0) {
       if (this.lastEvicted.size > 0) this.lastEvicted.clear(); // nothing under way started before this
@@ -830,29 +831,34 @@ export class TieredCache implements Cache {
     if (keys === undefined || this.lastEvicted.size + keys.length > 10_000) {
       this.lastEvicted.clear();
       this.floorEpoch = e;
-    } else for (const k of keys) this.lastEvicted.set(k, e);
+    } else for (let i = 0; i < keys.length; i++) this.lastEvicted.set(keys[i]!, { epoch: e, writeId: ids?.[i] ?? 0 });
   }
 
-  /** True when a bus message evicted `stored` after a read that started at `epoch`. */
-  private raced(stored: string, epoch: number): boolean {
-    return epoch < this.floorEpoch || (this.lastEvicted.get(stored) ?? -1) > epoch;
+  /**
+   * True when `stored` changed after a read that started at `epoch` and what was read is not that
+   * change (a read that returns the very write announced is current, not raced).
+   */
+  private raced(stored: string, epoch: number, writeId: number): boolean {
+    if (epoch < this.floorEpoch) return true;
+    const last = this.lastEvicted.get(stored);
+    return last !== undefined && last.epoch > epoch && last.writeId !== writeId;
   }
 
   private promote(stored: string, d: Decoded, epoch: number, prefix = nsOf(stored)): void {
-    if (this.l1 === undefined || this.raced(stored, epoch)) return;
-    this.l1.set(stored, { value: d.value, ns: prefix, freshUntil: d.expiresAt, expiresAt: d.expiresAt, staleUntil: d.staleUntil, tags: d.tags, size: d.size });
+    if (this.l1 === undefined || this.raced(stored, epoch, d.writeId)) return;
+    this.l1.set(stored, { value: d.value, ns: prefix, freshUntil: d.expiresAt, expiresAt: d.expiresAt, staleUntil: d.staleUntil, writeId: d.writeId, tags: d.tags, size: d.size });
   }
 
   /** An L2 hit is written to L3 too (batched, next tick), so L3 can answer while Redis is down. */
   private l3Backfill(stored: string, d: Decoded, buf: Buffer, epoch: number): void {
-    if (this.l3 === undefined || this.raced(stored, epoch)) return;
+    if (this.l3 === undefined || this.raced(stored, epoch, d.writeId)) return;
     const ttl = d.staleUntil - Date.now();
     if (ttl > 0) this.l3.setSync(stored, buf, ttl, d.tags);
   }
 
-  private writeLocal(stored: string, prefix: string, value: unknown, payload: Buffer, expiresAt: number, staleUntil: number, tags: readonly string[] | undefined, ttl: number): void {
-    this.noteChange([stored]);
-    this.l1?.set(stored, { value, ns: prefix, freshUntil: expiresAt, expiresAt, staleUntil, tags, size: payload.length });
+  private writeLocal(stored: string, prefix: string, value: unknown, payload: Buffer, expiresAt: number, staleUntil: number, writeId: number, tags: readonly string[] | undefined, ttl: number): void {
+    this.noteChange([stored], [writeId]);
+    this.l1?.set(stored, { value, ns: prefix, freshUntil: expiresAt, expiresAt, staleUntil, writeId, tags, size: payload.length });
     this.l3?.setSync(stored, payload, ttl, tags);
   }
 
@@ -880,6 +886,7 @@ export class TieredCache implements Cache {
     this.bus?.publish(
       's',
       entries.map((e) => e.key),
+      entries.map((e) => e.payload.readDoubleBE(17)),
     );
   }
 
@@ -949,6 +956,7 @@ export class TieredCache implements Cache {
         this.bus?.publish(
           's',
           chunk.map((e) => e.key),
+          chunk.map((e) => e.payload.readDoubleBE(17)),
         );
       }
       this.replays++;
@@ -968,7 +976,7 @@ export class TieredCache implements Cache {
     const e = this.l1?.lru.peek(stored);
     if (e !== undefined) {
       try {
-        return { payload: this.codec.encode(e.value, e.expiresAt, e.staleUntil, e.tags, this.flagCompression(), stored), ttl: e.staleUntil - now, tags: e.tags };
+        return { payload: this.codec.encode(e.value, e.expiresAt, e.staleUntil, e.writeId, e.tags, this.flagCompression(), stored), ttl: e.staleUntil - now, tags: e.tags };
       } catch {
         return undefined;
       }
@@ -983,12 +991,16 @@ export class TieredCache implements Cache {
 
   private onBus(msg: BusMessage): void {
     const l1 = this.l1;
-    if (msg.kind === 's' || msg.kind === 'd') this.noteChange(msg.items);
+    if (msg.kind === 's') this.noteChange(msg.items, msg.ids);
+    else if (msg.kind === 'd') this.noteChange(msg.items);
     else if (msg.kind !== 'r') this.noteChange(undefined);
     switch (msg.kind) {
       case 's':
-        for (const k of msg.items) {
-          l1?.delete(k);
+        for (let i = 0; i < msg.items.length; i++) {
+          const k = msg.items[i]!;
+          // A copy of the very write announced stays; anything else is older (or newer, and then
+          // its own message follows): drop it.
+          if (l1 !== undefined && (msg.ids === undefined || l1.lru.peek(k)?.writeId !== msg.ids[i])) l1.delete(k);
           this.wake(k);
         }
         break;
@@ -1101,9 +1113,10 @@ export class TieredCache implements Cache {
     const now = Date.now();
     const expiresAt = now + o.ttl;
     const staleUntil = expiresAt + o.grace;
-    const payload = this.codec.encode(value, expiresAt, staleUntil, o.tags, this.flagCompression(), stored);
+    const writeId = newWriteId();
+    const payload = this.codec.encode(value, expiresAt, staleUntil, writeId, o.tags, this.flagCompression(), stored);
     const ttl = staleUntil - now;
-    this.writeLocal(stored, prefix, value, payload, expiresAt, staleUntil, o.tags, ttl);
+    this.writeLocal(stored, prefix, value, payload, expiresAt, staleUntil, writeId, o.tags, ttl);
     await this.writeL2([{ key: stored, payload, ttlMs: ttl, tags: o.tags }]);
   }
 
@@ -1121,9 +1134,10 @@ export class TieredCache implements Cache {
       const o = this.resolve(e, prefix);
       const expiresAt = now + o.ttl;
       const staleUntil = expiresAt + o.grace;
-      return { stored, value: e.value, o, expiresAt, staleUntil, payload: this.codec.encode(e.value, expiresAt, staleUntil, o.tags, this.flagCompression(), stored) };
+      const writeId = newWriteId();
+      return { stored, value: e.value, o, expiresAt, staleUntil, writeId, payload: this.codec.encode(e.value, expiresAt, staleUntil, writeId, o.tags, this.flagCompression(), stored) };
     });
-    for (const p of prepared) this.writeLocal(p.stored, prefix, p.value, p.payload, p.expiresAt, p.staleUntil, p.o.tags, p.staleUntil - now);
+    for (const p of prepared) this.writeLocal(p.stored, prefix, p.value, p.payload, p.expiresAt, p.staleUntil, p.writeId, p.o.tags, p.staleUntil - now);
     if (prepared.length > 0) await this.writeL2(prepared.map((p) => ({ key: p.stored, payload: p.payload, ttlMs: p.staleUntil - now, tags: p.o.tags })));
   }
 

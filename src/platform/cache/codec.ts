@@ -8,12 +8,14 @@ import { CacheError } from './errors.js';
  *   byte 0      format: version in the high nibble (1), bit 0 compressed, bit 1 tagged
  *   bytes 1-8   expiresAt  (float64 BE, epoch ms; Infinity = never stale)
  *   bytes 9-16  staleUntil (float64 BE, epoch ms; the end of the grace period)
- *   bytes 17-   msgpack of [value] or [value, tags], deflate-raw compressed when bit 0 is set
+ *   bytes 17-24 writeId    (float64 BE, random in (0, 1): tells one write from another)
+ *   bytes 25-   msgpack of [value] or [value, tags], deflate-raw compressed when bit 0 is set
  *
- * The times sit outside the body so a reader can tell fresh from stale without inflating, and so a
- * Lua script can compare bytes 1-16 to see whether an entry changed ("version" below).
+ * The times sit outside the body so a reader can tell fresh from stale without inflating. The write
+ * id lets a Lua script see whether an entry was rewritten (bytes 17-24, `versionOf`) and lets a bus
+ * message say which write it announces, so a copy of that very write is not evicted for nothing.
  */
-export const HEADER_BYTES = 17;
+export const HEADER_BYTES = 25;
 const VERSION = 0x10;
 const FLAG_COMPRESSED = 0x01;
 const FLAG_TAGGED = 0x02;
@@ -22,6 +24,7 @@ export interface Decoded {
   value: unknown;
   expiresAt: number;
   staleUntil: number;
+  writeId: number;
   tags: readonly string[] | undefined;
   /** Encoded size in bytes (what L1 counts against its byte bound). */
   size: number;
@@ -46,7 +49,7 @@ export class Codec {
     this.compressThresholdBytes = opts.compressThresholdBytes;
   }
 
-  encode(value: unknown, expiresAt: number, staleUntil: number, tags: readonly string[] | undefined, compress: boolean, key: string): Buffer {
+  encode(value: unknown, expiresAt: number, staleUntil: number, writeId: number, tags: readonly string[] | undefined, compress: boolean, key: string): Buffer {
     if (value === undefined) {
       throw new CacheError('CACHE_VALUE_INVALID', `cache value for ${JSON.stringify(key.slice(0, 80))} is undefined (store null to cache "nothing")`, { key: key.slice(0, 80) });
     }
@@ -78,14 +81,15 @@ export class Codec {
     out[0] = flags;
     out.writeDoubleBE(expiresAt, 1);
     out.writeDoubleBE(staleUntil, 9);
+    out.writeDoubleBE(writeId, 17);
     body.copy(out, HEADER_BYTES);
     return out;
   }
 
   /** Times only: no msgpack, no inflate. Undefined when the bytes are not ours. */
-  static times(buf: Buffer): { expiresAt: number; staleUntil: number } | undefined {
+  static times(buf: Buffer): { expiresAt: number; staleUntil: number; writeId: number } | undefined {
     if (buf.length < HEADER_BYTES || (buf[0]! & 0xf0) !== VERSION) return undefined;
-    return { expiresAt: buf.readDoubleBE(1), staleUntil: buf.readDoubleBE(9) };
+    return { expiresAt: buf.readDoubleBE(1), staleUntil: buf.readDoubleBE(9), writeId: buf.readDoubleBE(17) };
   }
 
   /** Throws CACHE_VALUE_INVALID on bytes that are not a valid entry (another version, corruption). */
@@ -107,14 +111,18 @@ export class Codec {
     if (tags !== undefined && (!Array.isArray(tags) || !tags.every((t) => typeof t === 'string'))) {
       throw new CacheError('CACHE_VALUE_INVALID', 'cache entry tags are not strings', { bytes: buf.length });
     }
-    return { value: decoded[0], expiresAt: buf.readDoubleBE(1), staleUntil: buf.readDoubleBE(9), tags: tags as string[] | undefined, size: buf.length };
+    return { value: decoded[0], expiresAt: buf.readDoubleBE(1), staleUntil: buf.readDoubleBE(9), writeId: buf.readDoubleBE(17), tags: tags as string[] | undefined, size: buf.length };
   }
 }
 
-/** Bytes 1-16 of an encoded entry: equal versions mean the same write. */
-export function versionOf(expiresAt: number, staleUntil: number): Buffer {
-  const b = Buffer.allocUnsafe(16);
-  b.writeDoubleBE(expiresAt, 0);
-  b.writeDoubleBE(staleUntil, 8);
+/** Bytes 17-24 of an encoded entry, as the lease script compares them. */
+export function versionOf(writeId: number): Buffer {
+  const b = Buffer.allocUnsafe(8);
+  b.writeDoubleBE(writeId, 0);
   return b;
+}
+
+/** A fresh write id: random, never 0 (52 bits of randomness; two writes colliding is not a concern). */
+export function newWriteId(): number {
+  return Math.random() || 0.5;
 }

@@ -76,17 +76,18 @@ export interface HotKeysOptions {
 }
 
 /**
- * The hottest keys, in bounded memory: a count-min sketch estimates every key's frequency, a small
- * table keeps the `capacity` best estimates seen. The cache records a sample of accesses (1 in 16 by
- * default), which keeps the ranking and keeps the L1 hit path nearly free.
+ * The hottest keys, in bounded memory: a count-min sketch estimates every key's frequency, a min-heap
+ * of `capacity` entries keeps the best estimates seen (O(log capacity) per update, the coldest at the
+ * root ready to be replaced). The cache records a sample of accesses (1 in 16 by default), which keeps
+ * the ranking and keeps the L1 hit path nearly free.
  */
 export class HotKeys {
   private readonly sketch: CountMinSketch;
-  private readonly top = new Map<string, number>();
+  private readonly keys: string[] = [];
+  private readonly counts: number[] = [];
+  private readonly index = new Map<string, number>();
   private readonly capacity: number;
   private readonly decayEvery: number;
-  private minKey: string | undefined;
-  private minCount = 0;
   private sinceDecay = 0;
 
   constructor(opts: HotKeysOptions) {
@@ -98,60 +99,93 @@ export class HotKeys {
   record(key: string): void {
     const n = this.sketch.add(key);
     if (++this.sinceDecay >= this.decayEvery) this.decay();
-    if (this.top.has(key)) {
-      this.top.set(key, n);
-      if (key === this.minKey) this.findMin();
-      return;
-    }
-    if (this.top.size < this.capacity) {
-      this.top.set(key, n);
-      if (this.minKey === undefined || n < this.minCount) {
-        this.minKey = key;
-        this.minCount = n;
+    const at = this.index.get(key);
+    if (at !== undefined) {
+      if (n > this.counts[at]!) {
+        this.counts[at] = n;
+        this.down(at);
       }
       return;
     }
-    if (n > this.minCount && this.minKey !== undefined) {
-      this.top.delete(this.minKey);
-      this.top.set(key, n);
-      this.findMin();
+    if (this.keys.length < this.capacity) {
+      this.keys.push(key);
+      this.counts.push(n);
+      this.index.set(key, this.keys.length - 1);
+      this.up(this.keys.length - 1);
+      return;
+    }
+    if (n > this.counts[0]!) {
+      this.index.delete(this.keys[0]!);
+      this.keys[0] = key;
+      this.counts[0] = n;
+      this.index.set(key, 0);
+      this.down(0);
     }
   }
 
-  private findMin(): void {
-    this.minKey = undefined;
-    this.minCount = Infinity;
-    for (const [k, v] of this.top) {
-      if (v < this.minCount) {
-        this.minCount = v;
-        this.minKey = k;
-      }
+  private swap(i: number, j: number): void {
+    const k = this.keys[i]!;
+    const c = this.counts[i]!;
+    this.keys[i] = this.keys[j]!;
+    this.counts[i] = this.counts[j]!;
+    this.keys[j] = k;
+    this.counts[j] = c;
+    this.index.set(this.keys[i]!, i);
+    this.index.set(k, j);
+  }
+
+  private up(i: number): void {
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      if (this.counts[parent]! <= this.counts[i]!) return;
+      this.swap(i, parent);
+      i = parent;
+    }
+  }
+
+  private down(i: number): void {
+    const size = this.keys.length;
+    for (;;) {
+      const l = 2 * i + 1;
+      const r = l + 1;
+      let least = i;
+      if (l < size && this.counts[l]! < this.counts[least]!) least = l;
+      if (r < size && this.counts[r]! < this.counts[least]!) least = r;
+      if (least === i) return;
+      this.swap(i, least);
+      i = least;
     }
   }
 
   private decay(): void {
     this.sinceDecay = 0;
     this.sketch.decay();
-    for (const [k, v] of this.top) this.top.set(k, v >>> 1);
-    this.findMin();
+    // Halving every count keeps the heap order.
+    for (let i = 0; i < this.counts.length; i++) this.counts[i] = this.counts[i]! >>> 1;
   }
 
   /** Hottest first. */
   list(limit = this.capacity): Array<{ key: string; count: number }> {
-    return [...this.top]
-      .sort((a, b) => b[1] - a[1])
-      .slice(0, limit)
-      .map(([key, count]) => ({ key, count }));
+    return this.keys
+      .map((key, i) => ({ key, count: this.counts[i]! }))
+      .sort((a, b) => b.count - a.count)
+      .slice(0, limit);
   }
 
   /** Seeds the table from a persisted list (counts as they were saved). */
   load(entries: ReadonlyArray<{ key: string; count: number }>): void {
-    for (const e of entries.slice(0, this.capacity)) if (!this.top.has(e.key)) this.top.set(e.key, Math.max(1, e.count | 0));
-    this.findMin();
+    for (const e of entries) {
+      if (this.keys.length >= this.capacity) break;
+      if (this.index.has(e.key)) continue;
+      this.keys.push(e.key);
+      this.counts.push(Math.max(1, e.count | 0));
+      this.index.set(e.key, this.keys.length - 1);
+      this.up(this.keys.length - 1);
+    }
   }
 
   get size(): number {
-    return this.top.size;
+    return this.keys.length;
   }
 
   get bytes(): number {

@@ -11,6 +11,8 @@ export interface L1Entry {
   expiresAt: number;
   /** The end of the grace period: served stale by getOrSet until then, dropped after. */
   staleUntil: number;
+  /** Which write this is (see codec.ts): a bus message about this very write leaves the copy alone. */
+  writeId: number;
   tags: readonly string[] | undefined;
   size: number;
 }

@@ -8,7 +8,7 @@ import { createCache } from '../../../src/platform/cache/index.js';
 import type { CacheOptions, TieredCache } from '../../../src/platform/cache/index.js';
 import { isCacheError } from '../../../src/platform/cache/errors.js';
 import { createMetricsRegistry } from '../../../src/platform/metrics/registry.js';
-import { REDIS_URL, dropPrefix, uniquePrefix } from './helpers/redis.js';
+import { PrivateRedis, REDIS_URL, dropPrefix, uniquePrefix } from './helpers/redis.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'cache-test-'));
 const open: TieredCache[] = [];
@@ -287,25 +287,28 @@ describe('tiered cache: with Redis (L2)', () => {
   });
 
   it('getMany fetches everything L1 lacks with one MGET', async () => {
-    const prefix = uniquePrefix('mget');
-    const writer = await make({ redis: prefix });
-    const keys = Array.from({ length: 100 }, (_, i) => `m${i}`);
-    await writer.setMany(keys.map((key, i) => ({ key, value: i })));
-    const reader = await make({ redis: prefix, l2: { url: REDIS_URL, bus: false } });
-    const client = new Redis(REDIS_URL);
-    const monitor = await client.monitor();
-    const seen: string[] = [];
-    monitor.on('monitor', (_time: string, args: string[]) => {
-      if (args.some((a) => a.startsWith(prefix))) seen.push(String(args[0]).toLowerCase());
-    });
-    await sleep(20);
-    const values = await reader.getMany([...keys, 'absent']);
-    await sleep(50);
-    monitor.disconnect();
-    client.disconnect();
-    assert.deepEqual(values, [...keys.map((_, i) => i), undefined]);
-    assert.deepEqual(seen, ['mget'], `commands seen: ${seen.join(', ')}`);
-    assert.deepEqual(await reader.getMany(keys.slice(0, 3)), [0, 1, 2], 'now from L1');
+    // On a private server, so its command statistics count this test's commands only.
+    const own = await PrivateRedis.start();
+    const stats = new Redis(own.url);
+    try {
+      const writer = await make({ l2: { url: own.url, prefix: 'mget:' } });
+      const keys = Array.from({ length: 100 }, (_, i) => `m${i}`);
+      await writer.setMany(keys.map((key, i) => ({ key, value: i })));
+      const reader = await make({ l2: { url: own.url, prefix: 'mget:', bus: false } });
+      await sleep(20);
+      await stats.config('RESETSTAT');
+      const values = await reader.getMany([...keys, 'absent']);
+      const info = await stats.info('commandstats');
+      const calls = Object.fromEntries([...info.matchAll(/cmdstat_(\w+):calls=(\d+)/g)].map((m) => [m[1], Number(m[2])]));
+      assert.deepEqual(values, [...keys.map((_, i) => i), undefined]);
+      assert.equal(calls.mget, 1, `commands: ${JSON.stringify(calls)}`);
+      assert.equal(calls.get, undefined, 'no per-key GET');
+      assert.deepEqual(await reader.getMany(keys.slice(0, 3)), [0, 1, 2], 'now from L1');
+    } finally {
+      stats.disconnect();
+      for (const c of open.splice(-2)) await c.close();
+      await own.stop();
+    }
   });
 
   it('deletes by tag in every layer', async () => {
@@ -384,6 +387,20 @@ describe('tiered cache: with Redis (L2)', () => {
     assert.ok(b.stats().bus!.received >= 3);
   });
 
+  it('keeps a copy of the very write a bus message announces', async () => {
+    const prefix = uniquePrefix('same-write');
+    const a = await make({ redis: prefix });
+    const b = await make({ redis: prefix });
+    for (let i = 0; i < 5; i++) {
+      const before = b.stats().bus!.received;
+      await a.set('k', { round: i });
+      assert.deepEqual(await b.get('k'), { round: i }); // most likely read before the message lands
+      for (let j = 0; j < 200 && b.stats().bus!.received === before; j++) await sleep(2);
+      assert.equal(b.stats().bus!.received, before + 1);
+      assert.deepEqual(b.getSync('k'), { round: i }, 'the message about this write did not evict it');
+    }
+  });
+
   it('runs a factory once across two instances sharing Redis (lease)', async () => {
     const prefix = uniquePrefix('lease2');
     const a = await make({ redis: prefix });
@@ -408,7 +425,7 @@ describe('tiered cache: with Redis (L2)', () => {
       await sleep(40);
       throw new Error('holder failed');
     });
-    await sleep(10);
+    for (let i = 0; i < 200 && (await raw.exists(`${prefix}l:F`)) === 0; i++) await sleep(2); // a holds the lease
     const second = b.getOrSet('F', () => 'from b');
     await assert.rejects(first, /holder failed/);
     assert.equal(await second, 'from b');

@@ -146,4 +146,40 @@ describe('tiered cache: Redis down and back', () => {
       await b.close();
     }
   });
+  it('treats a hung Redis (SIGSTOP) as down: calls return within the stall timeout, no errors', async () => {
+    const c = await createCache({
+      name: 'hung',
+      l2: { url: redis.url, prefix: 'hung:', commandTimeoutMs: 300, maxReconnectDelayMs: 100, connectTimeoutMs: 300, breakerOpenMs: 200 },
+      l3: { path: join(dir, 'hung.db') },
+      onWarning: () => undefined,
+    });
+    try {
+      await c.set('k', 'before');
+      redis.pause();
+      const started = performance.now();
+      // L1 answers at once; L2 reads and writes hang until the watchdog drops the connection.
+      assert.equal(await c.get('k'), 'before');
+      await c.set('during', 'x');
+      assert.equal(await c.get('absent'), undefined);
+      const took = performance.now() - started;
+      assert.ok(took < 2_000, `calls against a hung Redis came back after ${Math.round(took)} ms`);
+      assert.equal(c.getSync('during'), 'x');
+      const s = c.stats();
+      assert.ok(s.l2!.errors + s.l2!.skipped >= 1, 'the hang was counted');
+      redis.resume();
+      const deadline = Date.now() + 8_000;
+      while (!c.l2Available() && Date.now() < deadline) await sleep(20);
+      assert.equal(c.l2Available(), true, 'back after SIGCONT');
+      for (let i = 0; i < 50 && c.stats().l2!.dirty > 0; i++) await sleep(20);
+      const raw = new Redis(redis.url);
+      try {
+        assert.equal(await raw.exists('hung:v:during'), 1, 'the write made during the hang was replayed');
+      } finally {
+        raw.disconnect();
+      }
+    } finally {
+      redis.resume();
+      await c.close();
+    }
+  });
 });

@@ -53,54 +53,55 @@ describe('codec', () => {
 
   it('round-trips values, times and tags', () => {
     const value = { id: 7, name: 'x', list: [1, 2, 3], nested: { ok: true, nil: null }, when: new Date(0), bin: Buffer.from([1, 2]) };
-    const buf = codec.encode(value, 1000, 2000, ['a', 'b'], true, 'k');
+    const buf = codec.encode(value, 1000, 2000, 0.125, ['a', 'b'], true, 'k');
     const d = codec.decode(buf);
     assert.deepEqual(d.value, value);
     assert.equal(d.expiresAt, 1000);
     assert.equal(d.staleUntil, 2000);
     assert.deepEqual(d.tags, ['a', 'b']);
     assert.equal(d.size, buf.length);
-    const inf = codec.decode(codec.encode(null, Infinity, Infinity, undefined, true, 'k'));
+    const inf = codec.decode(codec.encode(null, Infinity, Infinity, 0.5, undefined, true, 'k'));
     assert.equal(inf.value, null);
     assert.equal(inf.expiresAt, Infinity);
     assert.equal(inf.tags, undefined);
-    assert.deepEqual(Codec.times(buf), { expiresAt: 1000, staleUntil: 2000 });
-    assert.deepEqual(buf.subarray(1, HEADER_BYTES), versionOf(1000, 2000));
+    assert.equal(d.writeId, 0.125);
+    assert.deepEqual(Codec.times(buf), { expiresAt: 1000, staleUntil: 2000, writeId: 0.125 });
+    assert.deepEqual(buf.subarray(17, HEADER_BYTES), versionOf(0.125));
   });
 
   it('compresses large values when asked, and only then', () => {
     const big = { text: 'lorem ipsum dolor sit amet '.repeat(200) };
-    const packed = codec.encode(big, 1, 2, undefined, true, 'k');
-    const plain = codec.encode(big, 1, 2, undefined, false, 'k');
+    const packed = codec.encode(big, 1, 2, 0.25, undefined, true, 'k');
+    const plain = codec.encode(big, 1, 2, 0.25, undefined, false, 'k');
     assert.ok(packed.length < plain.length / 5, `${packed.length} vs ${plain.length}`);
     assert.equal(packed[0]! & 1, 1);
     assert.equal(plain[0]! & 1, 0);
     assert.deepEqual(codec.decode(packed).value, big);
     assert.deepEqual(codec.decode(plain).value, big);
-    const small = codec.encode({ a: 1 }, 1, 2, undefined, true, 'k');
+    const small = codec.encode({ a: 1 }, 1, 2, 0.25, undefined, true, 'k');
     assert.equal(small[0]! & 1, 0, 'below the threshold nothing is compressed');
     const random = randomBytes(4000);
-    assert.equal(codec.encode(random, 1, 2, undefined, true, 'k')[0]! & 1, 0, 'incompressible data is kept as is');
+    assert.equal(codec.encode(random, 1, 2, 0.25, undefined, true, 'k')[0]! & 1, 0, 'incompressible data is kept as is');
   });
 
   it('refuses undefined, unserialisable and oversized values with clear errors', () => {
-    assert.throws(() => codec.encode(undefined, 1, 2, undefined, true, 'the-key'), (e: unknown) => isCacheError(e, 'CACHE_VALUE_INVALID') && /the-key/.test((e as Error).message));
-    assert.throws(() => codec.encode(Symbol('s'), 1, 2, undefined, true, 'k'), code('CACHE_VALUE_INVALID'));
+    assert.throws(() => codec.encode(undefined, 1, 2, 0.25, undefined, true, 'the-key'), (e: unknown) => isCacheError(e, 'CACHE_VALUE_INVALID') && /the-key/.test((e as Error).message));
+    assert.throws(() => codec.encode(Symbol('s'), 1, 2, 0.25, undefined, true, 'k'), code('CACHE_VALUE_INVALID'));
     assert.throws(
-      () => codec.encode('x'.repeat(200_000), 1, 2, undefined, true, 'big'),
+      () => codec.encode('x'.repeat(200_000), 1, 2, 0.25, undefined, true, 'big'),
       (e: unknown) => isCacheError(e, 'CACHE_VALUE_TOO_LARGE') && e.details?.limit === 100_000,
     );
   });
 
   it('refuses foreign or damaged bytes instead of returning garbage', () => {
     assert.throws(() => codec.decode(Buffer.from('plain string from another program')), code('CACHE_VALUE_INVALID'));
-    const good = codec.encode({ text: 'y'.repeat(5000) }, 1, 2, undefined, true, 'k');
+    const good = codec.encode({ text: 'y'.repeat(5000) }, 1, 2, 0.25, undefined, true, 'k');
     const damaged = Buffer.from(good);
     damaged.fill(0xff, HEADER_BYTES, HEADER_BYTES + 10);
     assert.throws(() => codec.decode(damaged), code('CACHE_VALUE_INVALID'));
     // A compressed bomb larger than maxValueBytes is refused, not inflated.
     const small = new Codec({ maxValueBytes: 1_000, compressThresholdBytes: 1 });
-    const bomb = codec.encode('z'.repeat(50_000), 1, 2, undefined, true, 'k');
+    const bomb = codec.encode('z'.repeat(50_000), 1, 2, 0.25, undefined, true, 'k');
     assert.throws(() => small.decode(bomb), code('CACHE_VALUE_INVALID'));
   });
 });
@@ -166,7 +167,7 @@ describe('hot keys', () => {
 });
 
 describe('L1 memory layer', () => {
-  const entry = (value: unknown, size = 100, tags?: string[]) => ({ value, ns: '', freshUntil: Infinity, expiresAt: Infinity, staleUntil: Infinity, tags, size });
+  const entry = (value: unknown, size = 100, tags?: string[]) => ({ value, ns: '', freshUntil: Infinity, expiresAt: Infinity, staleUntil: Infinity, writeId: 0.5, tags, size });
 
   it('is bounded by items and by bytes, evicting the least recently used', () => {
     const m = new MemoryLayer({ maxItems: 3, maxBytes: 1_000_000 });

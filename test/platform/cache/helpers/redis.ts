@@ -97,7 +97,17 @@ export class PrivateRedis {
     this.proc = undefined;
   }
 
+  /** Freezes the server (SIGSTOP): connections stay open, nothing is answered. */
+  pause(): void {
+    this.proc?.kill('SIGSTOP');
+  }
+
+  resume(): void {
+    this.proc?.kill('SIGCONT');
+  }
+
   async stop(): Promise<void> {
+    this.resume();
     await this.down();
     rmSync(this.dir, { recursive: true, force: true });
   }

@@ -29,15 +29,16 @@ process.on('message', (msg: Msg) => {
 
 async function handle(m: Msg): Promise<unknown> {
   switch (m.op) {
+    // Writes answer with the wall-clock time at which they were done (Redis written, bus message queued).
     case 'set':
       await cache.set(m.key as string, m.value, (m.options as object) ?? undefined);
-      return true;
+      return Date.now();
     case 'delete':
       await cache.delete(m.key as string);
-      return true;
+      return Date.now();
     case 'deleteByTag':
       await cache.deleteByTag(m.tag as string);
-      return true;
+      return Date.now();
     case 'get':
       return (await cache.get(m.key as string)) ?? null;
     case 'peek':
