@@ -30,9 +30,9 @@ export interface EngineOptions {
   timeoutMs: number;
   /** Ceiling of the adaptive limit. */
   maxConcurrency: number;
-  /** Floor of the adaptive limit. Default min(16, max). */
+  /** Floor of the adaptive limit. Default min(8, max). */
   minConcurrency?: number;
-  /** Starting limit. Default min(128, max). */
+  /** Starting limit. Default min(64, max). */
   initialConcurrency?: number;
   /** Bind every attempt to this local port (nmap's --source-port); forces one attempt at a time. */
   sourcePort?: number;
@@ -89,6 +89,11 @@ const OUTCOME_BY_CODE: Record<string, Outcome> = {
 const OUTCOME_BY_STATUS = new Map<number, Outcome>();
 for (const [name, outcome] of Object.entries(OUTCOME_BY_CODE)) if (ERRNO[name] !== undefined) OUTCOME_BY_STATUS.set(-ERRNO[name]!, outcome);
 const MAX_RETRIES = 8;
+/** Answers slower than QUEUE_FACTOR × the fastest (and by more than QUEUE_MIN_MS) are queueing on us. */
+const QUEUE_FACTOR = 3;
+const QUEUE_MIN_MS = 0.5;
+/** Starting window. */
+const INITIAL_WINDOW = 64;
 
 // ---- the raw dialer: libuv TCP handles through Node's internal tcp_wrap binding ----------------
 
@@ -153,6 +158,9 @@ class Scan {
   private fifoHead = 0;
   private fifoTail = 0;
   private lastDecrease = 0;
+  /** Smoothed and fastest answer latency (ms) of non-filtered attempts. */
+  private ewmaMs = 0;
+  private baseMs = Number.POSITIVE_INFINITY;
   private lastSweep = performance.now();
   private progressStep: number;
   private nextProgress: number;
@@ -192,8 +200,8 @@ class Scan {
     this.fifo = new Int32Array(Math.min(this.total, 1 << 16) + 16);
     const single = opts.sourcePort !== undefined;
     this.max = single ? 1 : Math.max(1, opts.maxConcurrency);
-    this.min = single ? 1 : Math.max(1, Math.min(opts.minConcurrency ?? 16, this.max));
-    this.limit = single ? 1 : Math.max(this.min, Math.min(opts.initialConcurrency ?? 128, this.max));
+    this.min = single ? 1 : Math.max(1, Math.min(opts.minConcurrency ?? 8, this.max));
+    this.limit = single ? 1 : Math.max(this.min, Math.min(opts.initialConcurrency ?? INITIAL_WINDOW, this.max));
     this.binding = opts.dialer === 'net' ? null : tcpBinding();
     this.stats = { dialer: this.binding ? 'raw' : 'net', attempts: 0, retries: 0, selfConnects: 0, peakConcurrency: 0, finalConcurrency: this.limit };
     this.progressStep = Math.max(1, Math.floor(this.total / 100));
@@ -341,7 +349,7 @@ class Scan {
       outcome = PortState.Filtered;
     }
     this.record(i, outcome);
-    if (outcome !== PortState.Filtered && this.limit < this.max) this.limit++;
+    if (outcome !== PortState.Filtered) this.adapt(this.latency[this.jobOf[i]!]![this.portOf[i]!]!);
     this.pump();
   }
 
@@ -360,6 +368,22 @@ class Scan {
       this.rejectCrossConnects();
       this.resolve();
     }
+  }
+
+  /**
+   * Additive change per answer, after TCP Vegas: compare the smoothed answer time with the fastest
+   * seen. Near it, answers wait on the network, and more attempts in flight raise throughput: grow
+   * (a WAN scan climbs to the ceiling). Well above it, answers wait on us — the CPU is the
+   * bottleneck (loopback, a LAN, a loaded machine) and every extra attempt in flight only adds
+   * latency and work: shrink.
+   */
+  private adapt(latencyMs: number): void {
+    if (latencyMs < this.baseMs) this.baseMs = latencyMs;
+    this.ewmaMs = this.ewmaMs === 0 ? latencyMs : this.ewmaMs * 0.9 + latencyMs * 0.1;
+    const queued = this.ewmaMs > QUEUE_FACTOR * this.baseMs && this.ewmaMs - this.baseMs > QUEUE_MIN_MS;
+    if (!queued) {
+      if (this.limit < this.max) this.limit++;
+    } else if (this.limit > this.min) this.limit--;
   }
 
   /** Multiplicative decrease, at most once per timeout period unless `force` (a resource error). */
