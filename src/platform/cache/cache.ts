@@ -695,61 +695,59 @@ export class TieredCache implements Cache {
     if (!this.closed) this.l2On();
   }
 
-  /** One read of L2 (or L3 without L2), shared by every caller asking for `stored` meanwhile. */
+  /**
+   * One read of the layers below L1. An L2 read is shared by every caller asking for `stored`
+   * meanwhile; an L3 read is synchronous and needs no sharing.
+   */
   private readLower(stored: string): Promise<Found | undefined> {
-    let p = this.reads.get(stored);
-    if (p !== undefined) return p;
-    p = this.readLowerNow(stored);
-    this.reads.set(stored, p);
-    const q = p;
-    const done = (): void => {
-      if (this.reads.get(stored) === q) this.reads.delete(stored);
-    };
-    p.then(done, done);
+    if (!this.l2On()) return Promise.resolve(this.readL3(stored, this.busEpoch));
+    const running = this.reads.get(stored);
+    if (running !== undefined) return running;
+    const p = this.readL2(stored);
+    this.reads.set(stored, p); // readL2 always awaits before its `finally` removes this entry
     return p;
   }
 
-  private async readLowerNow(stored: string): Promise<Found | undefined> {
+  private async readL2(stored: string): Promise<Found | undefined> {
     const epoch = this.busEpoch;
-    if (this.l2On()) {
-      const l2 = this.l2!;
-      const started = performance.now();
-      let buf: Buffer | undefined;
-      let ok = false;
-      try {
-        buf = await this.breaker!.execute(l2.ready ? () => l2.get(stored) : this.unavailable);
-        ok = true;
-      } catch (err) {
-        this.l2Failure(err);
-      }
-      if (ok) {
-        this.metrics?.opDuration('l2', 'get', performance.now() - started);
-        if (buf !== undefined) {
-          const d = this.decodeOrDrop(buf, stored, 'l2');
-          if (d !== undefined) {
-            this.l2Hits++;
-            this.l3Backfill(stored, d, buf, epoch);
-            return { d, buf, epoch };
-          }
-        }
-        this.l2Misses++;
-        return undefined; // L2 answered: it is the authority, a local L3 copy may be one it deleted
+    const l2 = this.l2!;
+    const started = this.metrics === undefined ? 0 : performance.now();
+    let buf: Buffer | null;
+    try {
+      buf = await this.breaker!.execute(l2.ready ? () => l2.getRaw(stored) : this.unavailable);
+    } catch (err) {
+      this.l2Failure(err);
+      return this.readL3(stored, epoch);
+    } finally {
+      this.reads.delete(stored);
+    }
+    if (this.metrics !== undefined) this.metrics.opDuration('l2', 'get', performance.now() - started);
+    if (buf !== null) {
+      const d = this.decodeOrDrop(buf, stored, 'l2');
+      if (d !== undefined) {
+        this.l2Hits++;
+        if (this.l3 !== undefined) this.l3Backfill(stored, d, buf, epoch);
+        return { d, buf, epoch };
       }
     }
+    this.l2Misses++;
+    return undefined; // L2 answered: it is the authority, a local L3 copy may be one it deleted
+  }
+
+  private readL3(stored: string, epoch: number): Found | undefined {
     const l3 = this.l3;
-    if (l3 !== undefined) {
-      const started = performance.now();
-      const buf = l3.getSync(stored);
-      this.metrics?.opDuration('l3', 'get', performance.now() - started);
-      if (buf !== undefined) {
-        const d = this.decodeOrDrop(buf, stored, 'l3');
-        if (d !== undefined) {
-          this.l3Hits++;
-          return { d, buf, epoch };
-        }
+    if (l3 === undefined) return undefined;
+    const started = this.metrics === undefined ? 0 : performance.now();
+    const buf = l3.getSync(stored);
+    if (this.metrics !== undefined) this.metrics.opDuration('l3', 'get', performance.now() - started);
+    if (buf !== undefined) {
+      const d = this.decodeOrDrop(buf, stored, 'l3');
+      if (d !== undefined) {
+        this.l3Hits++;
+        return { d, buf, epoch };
       }
-      this.l3Misses++;
     }
+    this.l3Misses++;
     return undefined;
   }
 

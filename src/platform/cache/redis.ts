@@ -208,6 +208,11 @@ export class RedisLayer implements ByteLayer {
     return (await this.client.getBuffer(this.vp + key)) ?? undefined;
   }
 
+  /** `get` without the async wrapper (null for missing): the cache's hot L2 read. */
+  getRaw(key: string): Promise<Buffer | null> {
+    return this.client.getBuffer(this.vp + key);
+  }
+
   async getMany(keys: readonly string[]): Promise<Array<Buffer | undefined>> {
     if (keys.length === 0) return [];
     const full = new Array<string>(keys.length);
