@@ -126,7 +126,9 @@ function bento(setup: Setup, layers: 'l1+l2' | 'l2', tag: string, serializeL1 = 
 
 function cacheManager(setup: Setup, layers: 'l1+l2' | 'l2', tag: string): ReturnType<typeof createCacheManager> {
   const redisStore = new Keyv({ store: new KeyvRedis(REDIS_URL), namespace: `${setup.prefix}cm-${tag}` });
-  const stores = layers === 'l1+l2' ? [new Keyv({ store: new LRUCache<string, object>({ max: 10_000 }) }), redisStore] : [redisStore];
+  // L1: Keyv's default in-memory store (a Map: unbounded, and faster than any bounded one). An
+  // lru-cache instance as Keyv store looks right but never hits under Keyv 5: every get fell to Redis.
+  const stores = layers === 'l1+l2' ? [new Keyv(), redisStore] : [redisStore];
   const cache = createCacheManager({ stores, ttl: 3_600_000 });
   setup.close.push(() => cache.disconnect());
   return cache;

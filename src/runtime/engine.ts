@@ -15,6 +15,8 @@ import { buildObservability, type Observability } from './observability.js';
 import { createExperts, netTransport, type ExpertsService } from '../capabilities/experts/index.js';
 import { circleOptions, expertsSetup } from './config/sections/experts.js';
 import { consultationHistory } from './repositories/consultations.js';
+import { createCache, registerCacheKpis, type TieredCache } from '../platform/cache/index.js';
+import { cacheLiveOptions, cacheOptions } from './config/sections/cache.js';
 import { createKernels, type Kernels } from '../platform/kernels/index.js';
 import { createLogsService, type LogsService } from '../capabilities/logs/index.js';
 import { createProbeService, type ProbeService } from '../capabilities/probe/index.js';
@@ -84,6 +86,8 @@ export class Engine {
   probes!: ProbeService;
   /** The check flow: spec → probes → health → logs → report, saved in the history (issue 8). */
   checks!: Checker;
+  /** The tiered cache: L1 memory, L2 Redis (when redis.url / REDIS_URL is set), L3 disk under data.dir (issue 5). */
+  cache!: TieredCache;
   /** The shared outbound HTTP client: per-origin pools and breakers, retries, metrics; HTTP/2 by the `net.http2` flag (issue 4). */
   http!: HttpClient;
 
@@ -232,6 +236,30 @@ export async function createEngine(opts: EngineOptions = {}): Promise<Engine> {
     if (loaded.config.memory.enabled) memory.monitor.start();
     engine.onClose('memory', () => memory.close());
 
+    // Tiered cache (issue 5): L1 memory + L3 disk under data.dir, L2 when redis.url / REDIS_URL is set
+    // (the engine starts without it if Redis is down; L2 joins when it is up). The memory monitor
+    // shrinks L1 under pressure; the hit rate is the cache.hit_rate KPI.
+    flags.register({ name: 'cache.l2', default: true, description: 'The cache reads and writes Redis (L2), with leases and the invalidation bus.', fallback: 'L1 memory and L3 disk only; writes made meanwhile are replayed to Redis when the flag is back on.' });
+    flags.register({ name: 'cache.compression', default: true, description: 'Cache values at least cache.compressThresholdBytes large are deflated before going to Redis and disk.', fallback: 'Values are stored uncompressed (compressed ones are still read).' });
+    engine.cache = await createCache({
+      ...cacheOptions(loaded.config.cache, { redisUrl: loaded.config.redis.url, dataDir: resolve(cwd, loaded.config.data.dir) }),
+      flags: { l2: flags.reader('cache.l2'), compression: flags.reader('cache.compression') },
+      metrics,
+      onWarning: (message, details) => log.warn({ ...details }, `cache: ${message}`),
+    });
+    engine.onClose('cache', () => engine.cache.close());
+    flags.onChange('cache.l2', () => engine.cache.checkFlags());
+    engine.onClose('cache-memory', memory.caches.add({ shrink: (f) => void engine.cache.shrinkL1(f), restore: () => engine.cache.restoreL1() }));
+    engine.onClose('cache-kpis', registerCacheKpis(engine.observability.monitor.kpis, engine.cache, loaded.config.alerts.windowSeconds * 1000));
+    config.onChange((changes, cfg) => {
+      if (!changes.some((c) => c.path.startsWith('cache.'))) return;
+      try {
+        engine.cache.configure(cacheLiveOptions(cfg.cache));
+      } catch (err) {
+        log.warn({ err: (err as Error).message }, 'cache config change refused; the previous values stay');
+      }
+    });
+
     // Outbound HTTP (issue 4): every outbound call goes through this one client (lint keeps it so).
     flags.register({
       name: 'net.http2',
@@ -256,12 +284,13 @@ export async function createEngine(opts: EngineOptions = {}): Promise<Engine> {
 
     // Circle of experts: providers behind their resilience policies, built-ins, history in the store.
     // Keys are read from the environment only; provider calls go through engine.http (its pools,
-    // timeouts and per-origin metrics). Pass `cache` (the tiered cache) here once the engine owns one.
+    // timeouts and per-origin metrics). Results are cached in engine.cache (experts.cacheTtlMs).
     flags.register({ name: 'experts.earlyReturn', default: true, description: 'A consultation returns once enough experts answered and the rest cannot change the winning answer.', fallback: 'Wait for every expert (or the deadline).' });
     flags.register({ name: 'experts.cache', default: true, description: 'Consultation results are reused for the same question, context and experts (experts.cacheTtlMs).', fallback: 'Every consultation asks the experts.' });
     const experts = createExperts(expertsSetup(loaded.config.experts), {
       env: opts.env ?? process.env,
       transport: netTransport(engine.http),
+      cache: engine.cache,
       metrics,
       flags: { cache: flags.reader('experts.cache'), earlyReturn: flags.reader('experts.earlyReturn') },
       history: consultationHistory(store),

@@ -90,9 +90,10 @@ export class TieredCache implements Cache {
   private readonly warmOnStart: boolean;
   private readonly warmMax: number;
   private readonly leases: boolean;
-  private readonly defaults: Resolved;
-  private readonly graceBackoffMs: number;
-  private readonly leaseMs: number;
+  private defaults: Resolved;
+  private graceBackoffMs: number;
+  private leaseMs: number;
+  private readonly leaseMsFixed: boolean;
   private readonly maxKeyLength: number;
   private readonly maxBatch: number;
   private readonly maxTags: number;
@@ -175,6 +176,7 @@ export class TieredCache implements Cache {
     };
     this.graceBackoffMs = num('graceBackoffMs', opts.graceBackoffMs, 5_000, 0, YEAR_MS);
     this.leaseMs = num('leaseMs', opts.leaseMs, Math.min(hardTimeout, YEAR_MS) + 2_000, 100, YEAR_MS);
+    this.leaseMsFixed = opts.leaseMs !== undefined;
     this.codec = new Codec({
       maxValueBytes: num('maxValueBytes', opts.maxValueBytes, 4 * 1024 * 1024, 16, 512 * 1024 * 1024),
       compressThresholdBytes: num('compressThresholdBytes', opts.compressThresholdBytes, 1024, 0, 512 * 1024 * 1024),
@@ -1320,6 +1322,31 @@ export class TieredCache implements Cache {
   }
 
   // ---- memory pressure, stats, lifecycle -----------------------------------------------------------
+
+  /**
+   * Changes the defaults of later calls (the config keys marked live). Values are checked like the
+   * constructor's; a bad one throws CACHE_OPTIONS_INVALID and nothing changes.
+   */
+  configure(opts: Pick<CacheOptions, 'ttlMs' | 'graceMs' | 'softTimeoutMs' | 'hardTimeoutMs' | 'graceBackoffMs'>): void {
+    const d = this.defaults;
+    const hardTimeout = num('hardTimeoutMs', opts.hardTimeoutMs, d.hardTimeout, 1, YEAR_MS, true);
+    const next: Resolved = {
+      ttl: num('ttlMs', opts.ttlMs, d.ttl, 1, YEAR_MS * 100, true),
+      grace: num('graceMs', opts.graceMs, d.grace, 0, YEAR_MS * 100),
+      tags: undefined,
+      softTimeout: num('softTimeoutMs', opts.softTimeoutMs, d.softTimeout, 0, YEAR_MS),
+      hardTimeout,
+    };
+    const graceBackoffMs = num('graceBackoffMs', opts.graceBackoffMs, this.graceBackoffMs, 0, YEAR_MS);
+    this.defaults = next;
+    this.graceBackoffMs = graceBackoffMs;
+    if (!this.leaseMsFixed) this.leaseMs = Math.min(hardTimeout, YEAR_MS) + 2_000;
+  }
+
+  /** Cumulative served and missed lookups: what the hit-rate KPI differentiates over its window. */
+  hitCounts(): { served: number; missed: number } {
+    return { served: this.l1Hits + this.lowerServed + this.staleServed, missed: this.missed };
+  }
 
   /** Shrinks L1 to `fraction` of its bounds (the memory monitor calls this under pressure). */
   shrinkL1(fraction: number): { evicted: number; freedBytes: number } {

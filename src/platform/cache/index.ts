@@ -23,3 +23,4 @@ export { MemoryLayer } from './memory.js';
 export { RedisLayer } from './redis.js';
 export { DiskLayer } from './disk.js';
 export type { ByteLayer, LayerEntry } from './layer.js';
+export { registerCacheKpis, CACHE_HIT_RATE_KPI } from './kpis.js';

@@ -1,5 +1,6 @@
 import { Type, type Static, type TObject } from '@sinclair/typebox';
 import { alertsSection } from './sections/alerts.js';
+import { cacheSection } from './sections/cache.js';
 import { dataSection } from './sections/data.js';
 import { expertsSection } from './sections/experts.js';
 import { logSection } from './sections/log.js';
@@ -21,6 +22,7 @@ export const sections = {
   data: dataSection,
   store: storeSection,
   redis: redisSection,
+  cache: cacheSection,
   log: logSection,
   alerts: alertsSection,
   experts: expertsSection,

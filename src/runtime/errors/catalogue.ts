@@ -47,6 +47,16 @@ export const errorCatalogue = {
   ALERT_WEBHOOK_FAILED: { status: 502, exit: 1, description: 'An alert webhook answered with an error status (retried unless it was a 4xx).' },
   DASHBOARD_NOT_BUILT: { status: 503, exit: 1, description: 'The dashboard assets are missing from dist/dashboard: run `npm run build`.' },
   DASHBOARD_STREAMS_FULL: { status: 503, exit: 1, description: 'The dashboard live stream has as many viewers as it allows; retry later.' },
+  // tiered cache
+  CACHE_KEY_INVALID: { status: 400, exit: 2, description: 'A cache key, tag or namespace is empty, too long, not a string or holds a control character.' },
+  CACHE_VALUE_INVALID: { status: 400, exit: 2, description: 'A cache value is undefined or cannot be serialised with msgpack (or a stored entry cannot be decoded).' },
+  CACHE_VALUE_TOO_LARGE: { status: 413, exit: 2, description: 'A cache value is larger than cache.maxValueBytes once serialised.' },
+  CACHE_BATCH_TOO_LARGE: { status: 413, exit: 2, description: 'A getMany/setMany/deleteMany/deleteByTag call holds more than cache.maxBatch keys.' },
+  CACHE_OPTIONS_INVALID: { status: 500, exit: 2, description: 'A cache option or call option is out of range; the message names it.' },
+  CACHE_FACTORY_TIMEOUT: { status: 504, exit: 1, description: 'A getOrSet factory (or the instance holding its lease) ran past the hard timeout and no stale value was at hand.' },
+  CACHE_L2_UNAVAILABLE: { status: 503, exit: 1, description: 'Redis (L2) is not connected; the cache absorbs this and serves from L1/L3 (counted, never raised to callers).' },
+  CACHE_L3_UNAVAILABLE: { status: 503, exit: 1, description: 'The L3 cache file cannot be opened or created (permissions, not a folder).' },
+  CACHE_CLOSED: { status: 503, exit: 1, description: 'The cache was used after it was closed (shutting down).' },
   // resilience policies
   RESILIENCE_BREAKER_OPEN: { status: 503, exit: 1, description: 'A circuit breaker is open (the dependency failed too often, or was isolated); the call was refused.' },
   RESILIENCE_TIMEOUT: { status: 504, exit: 1, description: 'An operation ran past its timeout policy and was aborted.' },
