@@ -26,12 +26,8 @@ interface Resolved {
   hardTimeout: number;
 }
 
-/** An entry read from L2/L3, with the bus epoch at which the read started. */
-interface Found {
-  d: Decoded;
-  buf: Buffer;
-  epoch: number;
-}
+/** An entry read from L2/L3; `epoch` is the bus epoch at which the read started. */
+type Found = Decoded;
 
 /** What a refresh knows of the stale value it replaces. */
 interface Stale {
@@ -425,11 +421,11 @@ export class TieredCache implements Cache {
     if (this.l1 !== undefined) this.l1Misses++;
     if ((++this.tick & this.sampleMask) === 0) this.sample(stored);
     const found = await this.readLower(stored);
-    if (found !== undefined && found.d.expiresAt > Date.now()) {
+    if (found !== undefined && found.expiresAt > Date.now()) {
       this.lowerServed++;
-      this.promote(stored, found.d, found.epoch);
+      this.promote(stored, found, found.epoch);
       if (this.rules.length > 0) this.prefetchFor(stored);
-      return found.d.value;
+      return found.value;
     }
     this.missed++;
     return undefined;
@@ -468,16 +464,16 @@ export class TieredCache implements Cache {
     const found = await this.readLower(stored);
     if (found !== undefined) {
       const now = Date.now();
-      if (found.d.expiresAt > now) {
+      if (found.expiresAt > now) {
         this.lowerServed++;
-        this.promote(stored, found.d, found.epoch, prefix);
+        this.promote(stored, found, found.epoch, prefix);
         if (this.rules.length > 0) this.prefetchFor(stored);
-        return found.d.value;
+        return found.value;
       }
-      if (found.d.staleUntil > now) {
+      if (found.staleUntil > now) {
         this.staleServed++;
-        this.promote(stored, found.d, found.epoch, prefix);
-        return this.serveStale(stored, key, factory, o, { value: found.d.value, version: versionOf(found.d.writeId) });
+        this.promote(stored, found, found.epoch, prefix);
+        return this.serveStale(stored, key, factory, o, { value: found.value, version: versionOf(found.writeId) });
       }
     }
     this.missed++;
@@ -729,7 +725,8 @@ export class TieredCache implements Cache {
       if (d !== undefined) {
         this.l2Hits++;
         if (this.l3 !== undefined) this.l3Backfill(stored, d, buf, epoch);
-        return { d, buf, epoch };
+        d.epoch = epoch;
+        return d;
       }
     }
     this.l2Misses++;
@@ -746,7 +743,8 @@ export class TieredCache implements Cache {
       const d = this.decodeOrDrop(buf, stored, 'l3');
       if (d !== undefined) {
         this.l3Hits++;
-        return { d, buf, epoch };
+        d.epoch = epoch;
+        return d;
       }
     }
     this.l3Misses++;

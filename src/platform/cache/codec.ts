@@ -9,7 +9,8 @@ import { CacheError } from './errors.js';
  *   bytes 1-8   expiresAt  (float64 BE, epoch ms; Infinity = never stale)
  *   bytes 9-16  staleUntil (float64 BE, epoch ms; the end of the grace period)
  *   bytes 17-24 writeId    (float64 BE, random in (0, 1): tells one write from another)
- *   bytes 25-   msgpack of [value] or [value, tags], deflate-raw compressed when bit 0 is set
+ *   bytes 25-   msgpack of the value, or of [value, tags] when bit 1 is set; deflate-raw
+ *               compressed when bit 0 is set
  *
  * The times sit outside the body so a reader can tell fresh from stale without inflating. The write
  * id lets a Lua script see whether an entry was rewritten (bytes 17-24, `versionOf`) and lets a bus
@@ -28,6 +29,10 @@ export interface Decoded {
   tags: readonly string[] | undefined;
   /** Encoded size in bytes (what L1 counts against its byte bound). */
   size: number;
+  /** The encoded bytes this came from. */
+  buf: Buffer;
+  /** Set by the reader: the cache's bus epoch when the read started. */
+  epoch: number;
 }
 
 export interface CodecOptions {
@@ -39,6 +44,7 @@ export interface CodecOptions {
 
 export class Codec {
   private readonly packr = new Packr({ useRecords: false, mapsAsObjects: true });
+  private readonly range = { start: HEADER_BYTES, end: 0 };
   readonly maxValueBytes: number;
   readonly compressThresholdBytes: number;
   compressedCount = 0;
@@ -55,7 +61,7 @@ export class Codec {
     }
     let body: Buffer;
     try {
-      body = this.packr.pack(tags === undefined ? [value] : [value, tags]);
+      body = this.packr.pack(tags === undefined ? value : [value, tags]);
     } catch (err) {
       throw new CacheError('CACHE_VALUE_INVALID', `cache value for ${JSON.stringify(key.slice(0, 80))} cannot be serialised: ${(err as Error).message}`, { key: key.slice(0, 80) }, { cause: err });
     }
@@ -98,20 +104,28 @@ export class Codec {
       throw new CacheError('CACHE_VALUE_INVALID', `cache entry has an unknown format (first byte ${buf[0] ?? 'none'}, ${buf.length} bytes)`, { bytes: buf.length });
     }
     const flags = buf[0]!;
-    let body = buf.subarray(HEADER_BYTES);
     let decoded: unknown;
     try {
-      if (flags & FLAG_COMPRESSED) body = inflateRawSync(body, { maxOutputLength: this.maxValueBytes });
-      decoded = this.packr.unpack(body);
+      if (flags & FLAG_COMPRESSED) {
+        decoded = this.packr.unpack(inflateRawSync(buf.subarray(HEADER_BYTES), { maxOutputLength: this.maxValueBytes }));
+      } else {
+        // Unpack in place (no subarray view per read): the hot L2 path.
+        this.range.end = buf.length;
+        decoded = this.packr.unpack(buf, this.range);
+      }
     } catch (err) {
       throw new CacheError('CACHE_VALUE_INVALID', `cache entry cannot be decoded: ${(err as Error).message}`, { bytes: buf.length }, { cause: err });
     }
-    if (!Array.isArray(decoded) || decoded.length < 1) throw new CacheError('CACHE_VALUE_INVALID', 'cache entry body is not an entry', { bytes: buf.length });
-    const tags = flags & FLAG_TAGGED ? (decoded[1] as unknown) : undefined;
-    if (tags !== undefined && (!Array.isArray(tags) || !tags.every((t) => typeof t === 'string'))) {
-      throw new CacheError('CACHE_VALUE_INVALID', 'cache entry tags are not strings', { bytes: buf.length });
+    let value = decoded;
+    let tags: readonly string[] | undefined;
+    if (flags & FLAG_TAGGED) {
+      if (!Array.isArray(decoded) || decoded.length !== 2 || !Array.isArray(decoded[1]) || !(decoded[1] as unknown[]).every((t) => typeof t === 'string')) {
+        throw new CacheError('CACHE_VALUE_INVALID', 'cache entry tags are not strings', { bytes: buf.length });
+      }
+      value = decoded[0];
+      tags = decoded[1] as string[];
     }
-    return { value: decoded[0], expiresAt: buf.readDoubleBE(1), staleUntil: buf.readDoubleBE(9), writeId: buf.readDoubleBE(17), tags: tags as string[] | undefined, size: buf.length };
+    return { value, expiresAt: buf.readDoubleBE(1), staleUntil: buf.readDoubleBE(9), writeId: buf.readDoubleBE(17), tags, size: buf.length, buf, epoch: 0 };
   }
 }
 
