@@ -844,7 +844,7 @@ export class TieredCache implements Cache {
 
   private promote(stored: string, d: Decoded, epoch: number, prefix = nsOf(stored)): void {
     if (this.l1 === undefined || this.raced(stored, epoch, d.writeId)) return;
-    this.l1.set(stored, { value: d.value, ns: prefix, freshUntil: d.expiresAt, expiresAt: d.expiresAt, staleUntil: d.staleUntil, writeId: d.writeId, tags: d.tags, size: d.size });
+    this.l1.set(stored, { value: d.value, ns: prefix, freshUntil: d.expiresAt, expiresAt: d.expiresAt, staleUntil: d.staleUntil, writeId: d.writeId, writtenAt: d.writtenAt, tags: d.tags, size: d.size });
   }
 
   /** An L2 hit is written to L3 too (batched, next tick), so L3 can answer while Redis is down. */
@@ -856,7 +856,7 @@ export class TieredCache implements Cache {
 
   private writeLocal(stored: string, prefix: string, value: unknown, payload: Buffer, expiresAt: number, staleUntil: number, writeId: number, tags: readonly string[] | undefined, ttl: number): void {
     this.noteChange([stored], [writeId]);
-    this.l1?.set(stored, { value, ns: prefix, freshUntil: expiresAt, expiresAt, staleUntil, writeId, tags, size: payload.length });
+    this.l1?.set(stored, { value, ns: prefix, freshUntil: expiresAt, expiresAt, staleUntil, writeId, writtenAt: payload.readDoubleBE(25), tags, size: payload.length });
     this.l3?.setSync(stored, payload, ttl, tags);
   }
 
@@ -948,14 +948,22 @@ export class TieredCache implements Cache {
         const local = this.localPayload(key);
         if (local !== undefined && local.ttl > 0) sets.push({ key, payload: local.payload, ttlMs: local.ttl, tags: local.tags });
       }
+      // Unless Redis holds a value written later than ours (by another instance meanwhile): that one
+      // wins and our local copies go.
       for (let i = 0; i < sets.length; i += this.maxBatch) {
         const chunk = sets.slice(i, i + this.maxBatch);
-        await l2.setMany(chunk);
-        this.bus?.publish(
-          's',
-          chunk.map((e) => e.key),
-          chunk.map((e) => e.payload.readDoubleBE(17)),
-        );
+        const written = await Promise.all(chunk.map((e) => l2.setUnlessNewer(e.key, e.payload, e.ttlMs, e.tags)));
+        const won = chunk.filter((_, j) => written[j]);
+        const lost = chunk.filter((_, j) => !written[j]).map((e) => e.key);
+        for (const k of lost) this.l1?.delete(k);
+        if (lost.length > 0) this.l3?.deleteSync(lost);
+        if (won.length > 0) {
+          this.bus?.publish(
+            's',
+            won.map((e) => e.key),
+            won.map((e) => e.payload.readDoubleBE(17)),
+          );
+        }
       }
       this.replays++;
     } catch (err) {
@@ -974,7 +982,7 @@ export class TieredCache implements Cache {
     const e = this.l1?.lru.peek(stored);
     if (e !== undefined) {
       try {
-        return { payload: this.codec.encode(e.value, e.expiresAt, e.staleUntil, e.writeId, e.tags, this.flagCompression(), stored), ttl: e.staleUntil - now, tags: e.tags };
+        return { payload: this.codec.encode(e.value, e.expiresAt, e.staleUntil, e.writeId, e.tags, this.flagCompression(), stored, e.writtenAt), ttl: e.staleUntil - now, tags: e.tags };
       } catch {
         return undefined;
       }

@@ -9,14 +9,15 @@ import { CacheError } from './errors.js';
  *   bytes 1-8   expiresAt  (float64 BE, epoch ms; Infinity = never stale)
  *   bytes 9-16  staleUntil (float64 BE, epoch ms; the end of the grace period)
  *   bytes 17-24 writeId    (float64 BE, random in (0, 1): tells one write from another)
- *   bytes 25-   msgpack of the value, or of [value, tags] when bit 1 is set; deflate-raw
+ *   bytes 25-32 writtenAt  (float64 BE, epoch ms: orders writes when a missed one is replayed)
+ *   bytes 33-   msgpack of the value, or of [value, tags] when bit 1 is set; deflate-raw
  *               compressed when bit 0 is set
  *
  * The times sit outside the body so a reader can tell fresh from stale without inflating. The write
  * id lets a Lua script see whether an entry was rewritten (bytes 17-24, `versionOf`) and lets a bus
  * message say which write it announces, so a copy of that very write is not evicted for nothing.
  */
-export const HEADER_BYTES = 25;
+export const HEADER_BYTES = 33;
 const VERSION = 0x10;
 const FLAG_COMPRESSED = 0x01;
 const FLAG_TAGGED = 0x02;
@@ -26,6 +27,7 @@ export interface Decoded {
   expiresAt: number;
   staleUntil: number;
   writeId: number;
+  writtenAt: number;
   tags: readonly string[] | undefined;
   /** Encoded size in bytes (what L1 counts against its byte bound). */
   size: number;
@@ -55,7 +57,7 @@ export class Codec {
     this.compressThresholdBytes = opts.compressThresholdBytes;
   }
 
-  encode(value: unknown, expiresAt: number, staleUntil: number, writeId: number, tags: readonly string[] | undefined, compress: boolean, key: string): Buffer {
+  encode(value: unknown, expiresAt: number, staleUntil: number, writeId: number, tags: readonly string[] | undefined, compress: boolean, key: string, writtenAt = Date.now()): Buffer {
     if (value === undefined) {
       throw new CacheError('CACHE_VALUE_INVALID', `cache value for ${JSON.stringify(key.slice(0, 80))} is undefined (store null to cache "nothing")`, { key: key.slice(0, 80) });
     }
@@ -88,14 +90,15 @@ export class Codec {
     out.writeDoubleBE(expiresAt, 1);
     out.writeDoubleBE(staleUntil, 9);
     out.writeDoubleBE(writeId, 17);
+    out.writeDoubleBE(writtenAt, 25);
     body.copy(out, HEADER_BYTES);
     return out;
   }
 
   /** Times only: no msgpack, no inflate. Undefined when the bytes are not ours. */
-  static times(buf: Buffer): { expiresAt: number; staleUntil: number; writeId: number } | undefined {
+  static times(buf: Buffer): { expiresAt: number; staleUntil: number; writeId: number; writtenAt: number } | undefined {
     if (buf.length < HEADER_BYTES || (buf[0]! & 0xf0) !== VERSION) return undefined;
-    return { expiresAt: buf.readDoubleBE(1), staleUntil: buf.readDoubleBE(9), writeId: buf.readDoubleBE(17) };
+    return { expiresAt: buf.readDoubleBE(1), staleUntil: buf.readDoubleBE(9), writeId: buf.readDoubleBE(17), writtenAt: buf.readDoubleBE(25) };
   }
 
   /** Throws CACHE_VALUE_INVALID on bytes that are not a valid entry (another version, corruption). */
@@ -125,7 +128,7 @@ export class Codec {
       value = decoded[0];
       tags = decoded[1] as string[];
     }
-    return { value, expiresAt: buf.readDoubleBE(1), staleUntil: buf.readDoubleBE(9), writeId: buf.readDoubleBE(17), tags, size: buf.length, buf, epoch: 0 };
+    return { value, expiresAt: buf.readDoubleBE(1), staleUntil: buf.readDoubleBE(9), writeId: buf.readDoubleBE(17), writtenAt: buf.readDoubleBE(25), tags, size: buf.length, buf, epoch: 0 };
   }
 }
 

@@ -13,6 +13,8 @@ export interface L1Entry {
   staleUntil: number;
   /** Which write this is (see codec.ts): a bus message about this very write leaves the copy alone. */
   writeId: number;
+  /** When it was written (epoch ms): orders a write replayed to Redis against what Redis holds. */
+  writtenAt: number;
   tags: readonly string[] | undefined;
   size: number;
 }

@@ -51,6 +51,13 @@ const SCRIPTS = {
   cacheSetTagged: `${SET_TAGGED_BODY}
 setTagged(KEYS[1], 2, ARGV[1], tonumber(ARGV[2]), ARGV[3])
 return 1`,
+  // A write replayed after an outage: skipped when Redis holds an entry written later (bytes 25-32
+  // of the header, codec.ts). KEYS: value, tag sets...   ARGV: payload, px, member
+  cacheSetUnlessNewer: `${SET_TAGGED_BODY}
+local v = redis.call('GET', KEYS[1])
+if v and string.len(v) >= 33 and struct.unpack('>d', string.sub(v, 26, 33)) > struct.unpack('>d', string.sub(ARGV[1], 26, 33)) then return 0 end
+setTagged(KEYS[1], 2, ARGV[1], tonumber(ARGV[2]), ARGV[3])
+return 1`,
   // The lease holder's write: only while the lease still holds its fencing token, so a holder that
   // stalled past its lease cannot overwrite what the next holder wrote.
   // KEYS: value, lease, tag sets...   ARGV: token, payload, px, member
@@ -90,6 +97,7 @@ return n`,
 type ScriptArg = string | Buffer | number;
 interface Scripts {
   cacheSetTagged(numKeys: number, ...args: ScriptArg[]): Promise<number>;
+  cacheSetUnlessNewer(numKeys: number, ...args: ScriptArg[]): Promise<number>;
   cacheFencedSet(numKeys: number, ...args: ScriptArg[]): Promise<number>;
   cacheAcquireBuffer(numKeys: number, ...args: ScriptArg[]): Promise<[number, Buffer | number]>;
   cacheRelease(numKeys: number, ...args: ScriptArg[]): Promise<number>;
@@ -229,6 +237,12 @@ export class RedisLayer implements ByteLayer {
       return;
     }
     await this.scripts.cacheSetTagged(1 + tags.length, this.vp + key, ...tags.map((t) => this.tp + t), payload, p, key);
+  }
+
+  /** Writes unless Redis holds an entry written later (header writtenAt); true when written. */
+  async setUnlessNewer(key: string, payload: Buffer, ttlMs: number, tags: readonly string[] | undefined): Promise<boolean> {
+    const tagKeys = tags === undefined ? [] : tags.map((t) => this.tp + t);
+    return (await this.scripts.cacheSetUnlessNewer(1 + tagKeys.length, this.vp + key, ...tagKeys, payload, px(ttlMs), key)) === 1;
   }
 
   async setMany(entries: readonly LayerEntry[]): Promise<void> {

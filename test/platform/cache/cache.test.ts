@@ -363,6 +363,28 @@ describe('tiered cache: with Redis (L2)', () => {
     assert.equal(c.stats().l2?.dirty, 0);
   });
 
+  it('replays a missed write unless Redis holds a later one', async () => {
+    const prefix = uniquePrefix('replay-order');
+    let l2 = true;
+    const c = await make({ redis: prefix, disk: true, flags: { l2: () => l2 } });
+    const other = await make({ redis: prefix });
+    await other.set('older-in-redis', 'theirs-before');
+    await sleep(5);
+    l2 = false;
+    await c.set('older-in-redis', 'mine-later');
+    await c.set('newer-in-redis', 'mine-earlier');
+    await sleep(5);
+    await other.set('newer-in-redis', 'theirs-later');
+    l2 = true;
+    c.checkFlags();
+    for (let i = 0; i < 100 && c.stats().l2!.dirty > 0; i++) await sleep(10);
+    await sleep(20);
+    const third = await make({ redis: prefix });
+    assert.equal(await third.get('older-in-redis'), 'mine-later', 'our later write replaced the older one');
+    assert.equal(await third.get('newer-in-redis'), 'theirs-later', 'a later write in Redis wins over our replay');
+    assert.equal(await c.get('newer-in-redis'), 'theirs-later', 'and our local copy of the loser is gone');
+  });
+
   it('evicts other instances’ L1 copies through the bus: set, delete, tags, clear', async () => {
     const prefix = uniquePrefix('bus');
     const a = await make({ redis: prefix });

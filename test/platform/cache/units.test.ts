@@ -65,8 +65,9 @@ describe('codec', () => {
     assert.equal(inf.expiresAt, Infinity);
     assert.equal(inf.tags, undefined);
     assert.equal(d.writeId, 0.125);
-    assert.deepEqual(Codec.times(buf), { expiresAt: 1000, staleUntil: 2000, writeId: 0.125 });
-    assert.deepEqual(buf.subarray(17, HEADER_BYTES), versionOf(0.125));
+    assert.ok(Math.abs(d.writtenAt - Date.now()) < 1000);
+    assert.deepEqual(Codec.times(buf), { expiresAt: 1000, staleUntil: 2000, writeId: 0.125, writtenAt: d.writtenAt });
+    assert.deepEqual(buf.subarray(17, 25), versionOf(0.125));
   });
 
   it('compresses large values when asked, and only then', () => {
@@ -167,7 +168,7 @@ describe('hot keys', () => {
 });
 
 describe('L1 memory layer', () => {
-  const entry = (value: unknown, size = 100, tags?: string[]) => ({ value, ns: '', freshUntil: Infinity, expiresAt: Infinity, staleUntil: Infinity, writeId: 0.5, tags, size });
+  const entry = (value: unknown, size = 100, tags?: string[]) => ({ value, ns: '', freshUntil: Infinity, expiresAt: Infinity, staleUntil: Infinity, writeId: 0.5, writtenAt: 0, tags, size });
 
   it('is bounded by items and by bytes, evicting the least recently used', () => {
     const m = new MemoryLayer({ maxItems: 3, maxBytes: 1_000_000 });
