@@ -22,7 +22,8 @@ if (!existsSync(join(root, 'dist/runtime/cli/main.js'))) execFileSync(process.ex
 const work = mkdtempSync(join(tmpdir(), 'code-bench-server-'));
 const env = { PATH: process.env.PATH, HOME: process.env.HOME, CODE_LOG_LEVEL: 'warn', CODE_SERVER_PORT: '0' };
 const spawnedAt = performance.now();
-const ours = await startChild(process.execPath, [join(root, 'dist/runtime/cli/main.js'), 'serve'], /Server listening at (http:\/\/[\d.:]+)/, { cwd: work, env: { ...env, CODE_LOG_LEVEL: 'info' } });
+// Started exactly as `npm start` starts it (same V8 flags).
+const ours = await startChild(process.execPath, ['--max-semi-space-size=2', join(root, 'dist/runtime/cli/main.js'), 'serve'], /Server listening at (http:\/\/[\d.:]+)/, { cwd: work, env: { ...env, CODE_LOG_LEVEL: 'info' } });
 const bare = await startChild(process.execPath, [join(root, 'bench/_bare-fastify.mjs')], /BARE listening on (http:\/\/[\d.:]+)/, { cwd: root });
 const oursUrl = ours.match[1]!;
 const startupMs = performance.now() - spawnedAt; // spawn → listening (the /health route is registered before listen)

@@ -26,3 +26,26 @@ export async function runCodectl(args: string[], opts: { cwd: string; env?: Reco
   const code = await new Promise<number | null>((r) => child.on('exit', r));
   return { code, stdout, stderr };
 }
+
+/**
+ * Runs codectl in this process, in `cwd`, with captured output (fast: no child, no tsx start-up).
+ * `tty` makes stderr look like a terminal (progress bars).
+ */
+export async function runCliInProcess(cwd: string, args: string[], opts: { env?: NodeJS.ProcessEnv; tty?: boolean } = {}): Promise<{ code: number; out: string; err: string }> {
+  const { PassThrough } = await import('node:stream');
+  const { runCli } = await import('../../src/runtime/cli/program.js');
+  const stdout = new PassThrough();
+  const stderr = Object.assign(new PassThrough(), opts.tty ? { isTTY: true, columns: 100 } : {});
+  let out = '';
+  let err = '';
+  stdout.on('data', (c: Buffer) => (out += c));
+  stderr.on('data', (c: Buffer) => (err += c));
+  const before = process.cwd();
+  process.chdir(cwd);
+  try {
+    const code = await runCli(args, { stdout, stderr, env: opts.env ?? {} });
+    return { code, out, err };
+  } finally {
+    process.chdir(before);
+  }
+}

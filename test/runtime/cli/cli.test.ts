@@ -1,27 +1,10 @@
 import assert from 'node:assert/strict';
-import { PassThrough } from 'node:stream';
 import { test } from 'node:test';
-import { runCli } from '../../../src/runtime/cli/program.js';
-import { runCodectl } from '../../helpers/cli.js';
+import { runCliInProcess, runCodectl } from '../../helpers/cli.js';
 import { tempWorkdir } from '../../helpers/engine.js';
-
 /** Runs codectl in-process in `cwd` with captured output. */
-async function cli(cwd: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number; out: string; err: string }> {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (c: Buffer) => (out += c));
-  stderr.on('data', (c: Buffer) => (err += c));
-  const before = process.cwd();
-  process.chdir(cwd);
-  try {
-    const code = await runCli(args, { stdout, stderr, env });
-    return { code, out, err };
-  } finally {
-    process.chdir(before);
-  }
-}
+/** Runs codectl in-process in `cwd` with captured output. */
+const cli = (cwd: string, args: string[], env: NodeJS.ProcessEnv = {}) => runCliInProcess(cwd, args, { env });
 
 test('a bad option exits 2 with one clear line and no stack (real binary)', async (t) => {
   const w = tempWorkdir();

@@ -4,31 +4,15 @@ import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { PassThrough } from 'node:stream';
-import { runCli } from '../../../src/runtime/cli/program.js';
 import { tempWorkdir } from '../../helpers/engine.js';
+import { runCliInProcess } from '../../helpers/cli.js';
 import { MockProviderServer, answerJson } from '../../helpers/mock-providers.js';
 
 const KEY = 'sk-cli-SECRET-777';
 let mock: MockProviderServer;
 const w = tempWorkdir('code-cli-consult-');
 
-async function cli(args: string[], env: NodeJS.ProcessEnv = { CLI_KEY: KEY }): Promise<{ code: number; out: string; err: string }> {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (c: Buffer) => (out += c));
-  stderr.on('data', (c: Buffer) => (err += c));
-  const before = process.cwd();
-  process.chdir(w.dir);
-  try {
-    const code = await runCli(args, { stdout, stderr, env });
-    return { code, out, err };
-  } finally {
-    process.chdir(before);
-  }
-}
+const cli = (args: string[], env: NodeJS.ProcessEnv = { CLI_KEY: KEY }) => runCliInProcess(w.dir, args, { env });
 
 before(async () => {
   mock = await MockProviderServer.start();

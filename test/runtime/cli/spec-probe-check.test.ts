@@ -1,12 +1,11 @@
 // codectl spec validate / probe / check: output shapes, exit codes, the progress bar only on a TTY.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { PassThrough } from 'node:stream';
 import { after, before, test } from 'node:test';
-import { runCli } from '../../../src/runtime/cli/program.js';
 import { closedPort, listen, type Listener } from '../../capabilities/probe/helpers.js';
 import { runCodectl } from '../../helpers/cli.js';
 import { tempWorkdir } from '../../helpers/engine.js';
+import { runCliInProcess } from '../../helpers/cli.js';
 
 const w = tempWorkdir('code-cli-check-');
 const fixtures = new URL('../../fixtures/specs/', import.meta.url);
@@ -19,22 +18,7 @@ after(async () => {
   w.cleanup();
 });
 
-async function cli(args: string[], opts: { tty?: boolean } = {}): Promise<{ code: number; out: string; err: string }> {
-  const stdout = new PassThrough();
-  const stderr = Object.assign(new PassThrough(), opts.tty ? { isTTY: true, columns: 100 } : {});
-  let out = '';
-  let err = '';
-  stdout.on('data', (c: Buffer) => (out += c));
-  stderr.on('data', (c: Buffer) => (err += c));
-  const before = process.cwd();
-  process.chdir(w.dir);
-  try {
-    const code = await runCli(args, { stdout, stderr, env: {} });
-    return { code, out, err };
-  } finally {
-    process.chdir(before);
-  }
-}
+const cli = (args: string[], opts: { tty?: boolean } = {}) => runCliInProcess(w.dir, args, { env: {}, ...opts });
 
 test('spec validate: 0 valid, 1 invalid, 2 unreadable; --json is { valid, findings }', async () => {
   const valid = await cli(['spec', 'validate', new URL('fifty-services.yaml', fixtures).pathname]);
