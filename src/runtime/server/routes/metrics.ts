@@ -17,9 +17,10 @@ async function metricsRoutes(app: FastifyInstance, { engine }: RouteOptions): Pr
   const obs = engine.observability;
   const { duration, requests, errors } = obs.http;
 
-  app.addHook('onResponse', async (req, reply) => {
+  // Callback style: no promise per request.
+  app.addHook('onResponse', (req, reply, done) => {
     const options = req.routeOptions;
-    if (options.config?.metrics === false) return;
+    if (options.config?.metrics === false) return done();
     // The route pattern, never the raw URL: a label per distinct path would be unbounded.
     const route = options.url ?? '(unmatched)';
     const status = reply.statusCode;
@@ -27,6 +28,7 @@ async function metricsRoutes(app: FastifyInstance, { engine }: RouteOptions): Pr
     duration.record(reply.elapsedTime, labels);
     requests.inc(labels);
     if (status >= 500) errors.inc({ route });
+    done();
   });
 
   app.addHook('onReady', async () => obs.start());
