@@ -1,11 +1,11 @@
 // npm run bench -- soak [--seconds 180] [--connections 16] [--warmup 60] [--quiet 15] [--only kinds] [--build] [--trace FILE]
 // A few minutes of mixed load (health, KPIs, metrics, config, flags, log analysis, expert reviews,
 // 404s and bad requests) with autocannon against `codectl serve` (dist/) on 127.0.0.1, its resident
-// set read from /proc every second. Prints the peak RSS (VmHWM, start-up included) and the growth:
-// RSS at an idle point (quiet, then a full GC through the inspector) after the warm-up load and at one
-// after the measured load, per hour of measured load; the same for the server's heap; and the heap-after-GC growth the server's own
-// memory monitor measured. The planning document's limits: peak < 500 MB, growth < 10 MB/h.
-// MB here are MiB.
+// set read from /proc every second. Prints the peak RSS (VmHWM, start-up included) and the growth
+// between two idle points (15 s without traffic, then a full GC asked through the inspector), one
+// after the warm-up load and one after the measured load, per hour of measured load: for RSS
+// (growth_mb_per_h) and for the V8 heap (heap_growth_mb_per_h); plus what the server's own leak
+// detector measured. The planning document's limits: peak < 500 MB, growth < 10 MB/h. MB are MiB.
 import autocannon from 'autocannon';
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -60,20 +60,44 @@ const env = {
 // growth compares what the server keeps, not how much garbage happened to be uncollected.
 const server = await startChild(process.execPath, ['--inspect=127.0.0.1:0', main, 'serve'], /Debugger listening on (ws:\/\/\S+)[\s\S]*Server listening at (http:\/\/[\d.:]+)/, { cwd: work, env: { ...env, CODE_LOG_LEVEL: 'info' }, timeoutMs: 60_000 });
 const inspectorUrl = server.match[1]!;
+let serverTail = '';
+const keepTail = (d: Buffer): void => {
+  serverTail = (serverTail + d.toString()).slice(-4000);
+};
+server.child.stdout!.on('data', keepTail);
+server.child.stderr!.on('data', keepTail);
+const serverState = (): string => (server.child.exitCode !== null || server.child.signalCode !== null ? `server exited (${server.child.exitCode ?? server.child.signalCode}): ${serverTail}` : 'server alive');
 const url = server.match[2]!;
 const pid = server.child.pid!;
 
-/** HeapProfiler.collectGarbage over the inspector protocol (a full, synchronous GC). */
+/** HeapProfiler.collectGarbage over the inspector protocol (a full, synchronous GC); 3 tries. */
 async function fullGc(): Promise<void> {
-  const ws = new WebSocket(inspectorUrl);
-  await new Promise<void>((resolve, reject) => {
-    ws.addEventListener('open', () => ws.send(JSON.stringify({ id: 1, method: 'HeapProfiler.collectGarbage' })));
-    ws.addEventListener('message', (e) => {
-      if ((JSON.parse(String(e.data)) as { id?: number }).id === 1) resolve();
-    });
-    ws.addEventListener('error', () => reject(new Error('inspector connection failed')));
-  });
-  ws.close();
+  let last: unknown;
+  for (let attempt = 0; attempt < 3; attempt++) {
+    try {
+      const ws = new WebSocket(inspectorUrl);
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error('no answer in 30 s')), 30_000);
+        ws.addEventListener('open', () => ws.send(JSON.stringify({ id: 1, method: 'HeapProfiler.collectGarbage' })));
+        ws.addEventListener('message', (e) => {
+          if ((JSON.parse(String(e.data)) as { id?: number }).id === 1) {
+            clearTimeout(timer);
+            resolve();
+          }
+        });
+        ws.addEventListener('error', (e) => {
+          clearTimeout(timer);
+          reject(new Error(`inspector connection failed: ${(e as { message?: string }).message ?? 'unknown'}`));
+        });
+      });
+      ws.close();
+      return;
+    } catch (err) {
+      last = err;
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+  }
+  throw new Error(`${(last as Error).message}; ${serverState()}`);
 }
 
 const json = { 'content-type': 'application/json' };

@@ -105,7 +105,10 @@ export function registerMemoryKpis(kpis: KpiSink, monitor: MemoryMonitor, opts: 
       unit: '%',
       group: 'memory',
       description: 'Highest used share of a real limit (old space, cgroup, constrained memory, RSS cap, machine)',
-      read: () => (monitor.snapshot().samples === 0 ? NaN : monitor.snapshot().ratio * 100),
+      read: () => {
+        const snap = monitor.snapshot();
+        return snap.samples === 0 ? NaN : snap.ratio * 100;
+      },
     }),
     kpis.register({
       name: MEMORY_KPIS.timeToCritical,

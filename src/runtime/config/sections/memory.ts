@@ -90,7 +90,7 @@ export const memorySection = Type.Object(
         cooldownMs: cooldown(5_000, 'Least time before shedding eases.'),
         retryAfterSeconds: Type.Integer({ default: 5, minimum: 1, maximum: 3600, description: 'Retry-After of a shed request.' }),
         exemptRoutes: Type.Array(Type.String({ pattern: '^/', maxLength: 200 }), { default: ['/health', '/metrics'], maxItems: 100, live: true, description: 'Routes never shed (a path matches itself and what is under it).' }),
-        lowPriorityRoutes: Type.Array(Type.String({ pattern: '^/', maxLength: 200 }), { default: ['/openapi.json', '/dashboard'], maxItems: 100, live: true, description: 'Routes shed first (routes may also set config.shed).' }),
+        lowPriorityRoutes: Type.Array(Type.String({ pattern: '^/', maxLength: 200 }), { default: ['/openapi.json', '/v1/consultations/batch', '/v1/kpis/history'], maxItems: 100, live: true, description: 'Routes shed first, from the high level (a route may also set config.shed: low | normal | exempt).' }),
       },
       'Responder: load shedding in the server.',
     ),
