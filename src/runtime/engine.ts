@@ -3,18 +3,23 @@ import { pino, type Logger } from 'pino';
 import { createMetricsRegistry } from '../platform/metrics/registry.js';
 import type { MetricsRegistry } from '../platform/metrics/types.js';
 import { createMemoryControl, describeEvent, registerMemoryKpis, registerMemoryMetrics, type MemoryControl } from '../platform/memory/index.js';
+import { registerPoolKpis } from '../platform/store/kpis.js';
+import { PostgresStore } from '../platform/store/postgres.js';
 import { SqliteStore } from '../platform/store/sqlite.js';
 import type { Store } from '../platform/store/types.js';
 import { FlagRegistry } from './config/flags.js';
 import { loadConfig, type LoadConfigOptions } from './config/loader.js';
 import type { Config } from './config/schema.js';
 import { memoryLiveOptions, memoryOptions } from './config/sections/memory.js';
+import { postgresOptions } from './config/sections/store.js';
 import { ConfigManager } from './config/versions.js';
 import { allMigrations } from './repositories/index.js';
 import { buildObservability, type Observability } from './observability.js';
 import { createExperts, netTransport, type ExpertsService } from '../capabilities/experts/index.js';
 import { circleOptions, expertsSetup } from './config/sections/experts.js';
 import { consultationHistory } from './repositories/consultations.js';
+import { HttpClient } from '../platform/net/index.js';
+import { netOptions } from './config/sections/net.js';
 import { createCache, registerCacheKpis, type TieredCache } from '../platform/cache/index.js';
 import { cacheLiveOptions, cacheOptions } from './config/sections/cache.js';
 import { createKernels, type Kernels } from '../platform/kernels/index.js';
@@ -24,8 +29,6 @@ import { createChecker, type Checker } from '../capabilities/check/index.js';
 import { proberOptions } from './config/sections/probe.js';
 import { checkHistory } from './repositories/checks.js';
 import { probeHistory } from './repositories/probes.js';
-import { HttpClient } from '../platform/net/index.js';
-import { netOptions } from './config/sections/net.js';
 
 export interface EngineOptions extends LoadConfigOptions {
   /** A logger to use instead of building one (tests pass a silent one). */
@@ -74,10 +77,12 @@ export class Engine {
   // Parts added by later issues are declared here and assigned in createEngine().
   /** KPIs, alert rules, anomaly detection; later parts register their KPIs with `observability.monitor.kpis` (issue 3). */
   observability!: Observability;
-  /** Memory monitor, load shedder and the responders other parts register with (issue 7). */
-  memory!: MemoryControl;
   /** The circle of experts: LLM providers and built-in reviewers, consultations, history (issue 10). */
   experts!: ExpertsService;
+  /** The shared outbound HTTP client: per-origin pools and breakers, retries, metrics; HTTP/2 by the `net.http2` flag (issue 4). */
+  http!: HttpClient;
+  /** Memory monitor, load shedder and the responders other parts register with (issue 7). */
+  memory!: MemoryControl;
   /** WASM SIMD kernels with JS twins, picked per call by the `kernels.wasm` flag; monitor with the measured speed-up (issue 9). */
   kernels!: Kernels;
   /** The log analyzer on the engine's kernels and the `logs` settings (issue 9). */
@@ -88,8 +93,6 @@ export class Engine {
   checks!: Checker;
   /** The tiered cache: L1 memory, L2 Redis (when redis.url / REDIS_URL is set), L3 disk under data.dir (issue 5). */
   cache!: TieredCache;
-  /** The shared outbound HTTP client: per-origin pools and breakers, retries, metrics; HTTP/2 by the `net.http2` flag (issue 4). */
-  http!: HttpClient;
 
   private readonly closers: Array<{ name: string; close: () => Promise<void> | void }> = [];
   private readonly readyChecks: ReadyCheck[] = [];
@@ -181,10 +184,9 @@ function buildLogger(config: Config, to: 'stdout' | 'stderr'): Logger {
   );
 }
 
-function buildStore(config: Config, cwd: string): Store {
-  if (config.store.url) {
-    // PostgreSQL adapter: wired by the data-layer issue.
-  }
+function buildStore(config: Config, cwd: string, metrics: MetricsRegistry): Store {
+  // PostgreSQL when store.url / DATABASE_URL is set; its pool reports into the engine's metrics.
+  if (config.store.url) return new PostgresStore({ ...postgresOptions(config.store), metrics });
   return new SqliteStore({ path: join(resolve(cwd, config.data.dir), config.store.sqliteFile), synchronous: config.store.synchronous });
 }
 
@@ -193,7 +195,8 @@ export async function createEngine(opts: EngineOptions = {}): Promise<Engine> {
   const cwd = opts.cwd ?? process.cwd();
   const loaded = loadConfig(opts);
   const log = opts.logger ?? buildLogger(loaded.config, opts.logTo ?? 'stderr');
-  const store = buildStore(loaded.config, cwd);
+  const metrics = createMetricsRegistry();
+  const store = buildStore(loaded.config, cwd, metrics);
   const partial: Array<() => Promise<void> | void> = [() => store.close()];
   try {
     await store.migrate(allMigrations);
@@ -201,7 +204,10 @@ export async function createEngine(opts: EngineOptions = {}): Promise<Engine> {
     await config.init();
     const flags = new FlagRegistry(store);
     await flags.load();
-    const metrics = createMetricsRegistry();
+    if (store instanceof PostgresStore) {
+      flags.register({ name: 'store.copy', default: true, description: 'Bulk inserts on PostgreSQL use COPY FROM STDIN.', fallback: 'Multi-row INSERT statements, 1,000 rows per chunk in one transaction.' });
+      store.useCopy = flags.reader('store.copy');
+    }
     const engine = new Engine({ log, config, flags, store, metrics });
     engine.onClose('store', () => store.close());
     partial.length = 0;
@@ -214,6 +220,8 @@ export async function createEngine(opts: EngineOptions = {}): Promise<Engine> {
 
     // Observability first: every part built after it registers its KPIs with engine.observability.monitor.kpis.
     engine.observability = buildObservability({ metrics, store, config, log, onClose: (name, close) => engine.onClose(name, close) });
+    // Database pool KPIs (utilisation feeds the 85% warning rule; connection wait P95).
+    if (store instanceof PostgresStore) engine.onClose('store-kpis', registerPoolKpis(engine.observability.monitor.kpis, metrics, store.pool, loaded.config.alerts.windowSeconds * 1000));
 
     // Memory first: the parts built after it register their caches, limits and breakers with it.
     const memory = createMemoryControl(memoryOptions(loaded.config.memory));
@@ -260,17 +268,6 @@ export async function createEngine(opts: EngineOptions = {}): Promise<Engine> {
       }
     });
 
-    // Outbound HTTP (issue 4): every outbound call goes through this one client (lint keeps it so).
-    flags.register({
-      name: 'net.http2',
-      default: false,
-      description: 'Outbound requests to https origins negotiate HTTP/2 (ALPN) on engine.http; read per request.',
-      fallback: 'HTTP/1.1 keep-alive pools per origin.',
-    });
-    engine.http = new HttpClient({ ...netOptions(loaded.config.net), http2: flags.reader('net.http2'), metrics });
-    engine.onClose('http', () => engine.http.close());
-    engine.observability.useHttpClient(engine.http); // alert webhooks post through it
-
     // Kernels (issue 9): WASM SIMD or the JS twins per call, from the kernels.wasm flag. A missing or
     // broken build/kernels/kernels.wasm is logged once and the JS twins serve. Nothing to close.
     flags.register({
@@ -281,6 +278,17 @@ export async function createEngine(opts: EngineOptions = {}): Promise<Engine> {
     });
     engine.kernels = createKernels({ useWasm: flags.reader('kernels.wasm'), log, metrics });
     engine.logs = createLogsService({ kernels: engine.kernels, settings: () => engine.settings.logs, cwd });
+
+    // Outbound HTTP (issue 4): every outbound call goes through this one client (lint keeps it so).
+    flags.register({
+      name: 'net.http2',
+      default: false,
+      description: 'Outbound requests to https origins negotiate HTTP/2 (ALPN) on engine.http; read per request.',
+      fallback: 'HTTP/1.1 keep-alive pools per origin.',
+    });
+    engine.http = new HttpClient({ ...netOptions(loaded.config.net), http2: flags.reader('net.http2'), metrics });
+    engine.onClose('http', () => engine.http.close());
+    engine.observability.useHttpClient(engine.http); // alert webhooks post through it
 
     // Circle of experts: providers behind their resilience policies, built-ins, history in the store.
     // Keys are read from the environment only; provider calls go through engine.http (its pools,

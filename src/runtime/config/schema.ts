@@ -4,10 +4,10 @@ import { cacheSection } from './sections/cache.js';
 import { dataSection } from './sections/data.js';
 import { expertsSection } from './sections/experts.js';
 import { logSection } from './sections/log.js';
+import { netSection } from './sections/net.js';
 import { logsSection } from './sections/logs.js';
 import { memorySection } from './sections/memory.js';
 import { probeSection } from './sections/probe.js';
-import { netSection } from './sections/net.js';
 import { redisSection } from './sections/redis.js';
 import { serverSection } from './sections/server.js';
 import { storeSection } from './sections/store.js';
@@ -24,11 +24,11 @@ export const sections = {
   redis: redisSection,
   cache: cacheSection,
   log: logSection,
+  memory: memorySection,
   alerts: alertsSection,
   experts: expertsSection,
-  logs: logsSection,
-  memory: memorySection,
   net: netSection,
+  logs: logsSection,
   probe: probeSection,
 } satisfies Record<string, TObject>;
 
