@@ -18,7 +18,9 @@ test('under real pressure the engine sheds with 503 + Retry-After instead of dyi
   t.after(() => child.stop());
 
   // Until the process was asked to keep twice its heap and has shed a few dozen requests.
-  const r = await load(child, 24, (x) => (x.ok * LOAD.keepKb) / 1024 > 2 * HEAP_MB && x.shed >= 30, 60_000);
+  const loadStart = Date.now();
+  const r = await load(child, 24, (x) => (x.ok * LOAD.keepKb) / 1024 > 2 * HEAP_MB && x.shed >= 20, 60_000);
+  t.diagnostic(`load ${Date.now() - loadStart} ms: ${r.ok} ok, ${r.shed} shed, /health ${r.healthOk} ok`);
   assert.equal(child.proc.exitCode ?? child.proc.signalCode, null, `the child died; events ${kinds(child.events).slice(-30).join(' ')}; ${child.stderr().slice(-1500)}`);
   assert.equal(child.proc.signalCode, null);
   const seen = kinds(child.events);
@@ -34,12 +36,14 @@ test('under real pressure the engine sheds with 503 + Retry-After instead of dyi
   for (const k of ['cache.shrink:apply', 'gc:apply', 'shed:apply']) assert.ok(seen.includes(k), `${k} not in ${seen.join(' ')}`);
   assert.ok(seen.includes('level:high') || seen.includes('level:critical'), seen.join(' '));
 
-  // Load stops: the level falls back to normal and responders are undone, newest first.
+  // Load stops: the level falls back to normal and responders are undone, newest first. Up to 45 s:
+  // the heap ratio counts committed old space, which V8 gives back lazily after the garbage is gone.
   let state = (await getJson<{ level: string; engaged: string[] }>(`${child.url}/test/state`)).body;
-  for (let i = 0; i < 100 && (state.level !== 'normal' || state.engaged.length > 0); i++) {
+  for (let i = 0; i < 225 && (state.level !== 'normal' || state.engaged.length > 0); i++) {
     await sleep(200);
     state = (await getJson<{ level: string; engaged: string[] }>(`${child.url}/test/state`)).body;
   }
+  t.diagnostic(`recovered ${Date.now() - loadStart} ms after the load began`);
   assert.equal(state.level, 'normal', JSON.stringify(state));
   assert.deepEqual(state.engaged, []);
   // Over the whole run, every undo took the newest engaged responder (GC has nothing to undo).
