@@ -68,7 +68,7 @@ export const DEFAULT_ANOMALY: Static<typeof watch>[] = [
   { kpi: 'http.error_rate', alpha: 0.1, deviations: 4, minRatio: 2, minDelta: 3, warmup: 30, direction: 'up', forSeconds: 10, severity: 'warning' },
 ];
 
-/** KPIs, alert rules, anomaly detection and notifiers (src/platform/metrics, docs/readme/observability.md). */
+/** KPIs, alert rules, anomaly detection and notifiers (src/platform/metrics, README "Observability"). */
 export const alertsSection = Type.Object(
   {
     enabled: Type.Boolean({ default: true, description: 'Sample KPIs and evaluate alert rules in the server.' }),

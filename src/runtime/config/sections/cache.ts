@@ -7,7 +7,7 @@ const ms = (def: number, min: number, max: number, description: string, live = f
 const group = <T extends Parameters<typeof Type.Object>[0]>(props: T, description: string) => Type.Object(props, { additionalProperties: false, default: {}, description });
 const YEAR = 365 * 24 * 3_600_000;
 
-/** The tiered cache, engine.cache (src/platform/cache, docs/readme/cache.md). Flags: cache.l2, cache.compression. */
+/** The tiered cache, engine.cache (src/platform/cache, README "Tiered cache"). Flags: cache.l2, cache.compression. */
 export const cacheSection = Type.Object(
   {
     ttlMs: ms(300_000, 1, 100 * YEAR, 'Default time a value stays fresh (getOrSet/set without ttl).', true),

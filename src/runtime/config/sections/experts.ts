@@ -30,7 +30,7 @@ const provider = Type.Object(
   { additionalProperties: false },
 );
 
-/** The circle of experts (src/capabilities/experts, docs/readme/experts.md). */
+/** The circle of experts (src/capabilities/experts, README "Circle of experts"). */
 export const expertsSection = Type.Object(
   {
     providers: Type.Array(provider, { default: [], maxItems: 28, description: 'LLM experts: { name, kind, baseUrl, model, apiKeyEnv, stream, jsonMode, temperature, maxTokens, weight, pricing, headers }. Keys come only from the variables named by apiKeyEnv.' }),

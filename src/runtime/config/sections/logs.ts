@@ -1,7 +1,7 @@
 import { Type } from '@sinclair/typebox';
 
 /**
- * The log analyzer (src/capabilities/logs, docs/readme/logs-kernels.md).
+ * The log analyzer (src/capabilities/logs, README "Log analysis").
  *
  * `roots` defaults to none: POST /v1/logs/analyze reads files on the server's disk for whoever can
  * reach the API, so nothing is readable until an operator names the directories. (`./logs` as a

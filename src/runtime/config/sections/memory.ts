@@ -7,7 +7,7 @@ const fraction = (def: number, description: string, live = false) => Type.Number
 const cooldown = (def: number, description: string) => Type.Integer({ default: def, minimum: 0, maximum: 3_600_000, description });
 const group = <T extends Parameters<typeof Type.Object>[0]>(props: T, description: string) => Type.Object(props, { additionalProperties: false, default: {}, description });
 
-/** The memory monitor and overload control (src/platform/memory, docs/readme/memory.md). */
+/** The memory monitor and overload control (src/platform/memory, README "Memory monitor"). */
 export const memorySection = Type.Object(
   {
     enabled: Type.Boolean({ default: true, description: 'Run the memory monitor in the server (sampling, levels, responders, load shedding).' }),

@@ -4,7 +4,7 @@ import type { HttpClientOptions } from '../../../platform/net/index.js';
 const ms = (def: number, min: number, max: number, description: string) => Type.Integer({ default: def, minimum: min, maximum: max, description });
 const group = <T extends Parameters<typeof Type.Object>[0]>(props: T, description: string) => Type.Object(props, { additionalProperties: false, default: {}, description });
 
-/** The shared outbound HTTP client, engine.http (src/platform/net, docs/readme/resilience.md). HTTP/2 is the `net.http2` flag. */
+/** The shared outbound HTTP client, engine.http (src/platform/net, README "Resilience policies"). HTTP/2 is the `net.http2` flag. */
 export const netSection = Type.Object(
   {
     connectionsPerOrigin: Type.Integer({ default: 16, minimum: 1, maximum: 4096, description: 'Connections kept per origin (scheme://host:port).' }),

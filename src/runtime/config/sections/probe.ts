@@ -3,7 +3,7 @@ import { createDnsLookup, type HttpGet, type ProberOptions } from '../../../capa
 import type { MetricsRegistry } from '../../../platform/metrics/types.js';
 
 /**
- * The prober and the checks (src/capabilities/probe, src/capabilities/check, docs/readme/spec-probe-check.md).
+ * The prober and the checks (src/capabilities/probe, src/capabilities/check, README "Deployment specs").
  *
  * `allowlist` defaults to loopback only: POST /v1/probes and POST /v1/checks connect wherever the
  * request says, so any other network must be named here by an operator. Every key is live: a change
