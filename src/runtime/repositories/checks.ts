@@ -1,4 +1,5 @@
 import type { CheckHistory, CheckReport } from '../../capabilities/check/index.js';
+import { listNewestFirst, type HistoryQuery } from './history.js';
 import type { Migration, SqlExecutor } from '../../platform/store/types.js';
 
 /** Check history: one row per check, the whole JSON report in `report`, the figures in columns for listing. */
@@ -60,18 +61,8 @@ export interface CheckSummary {
 }
 
 /** Newest first; at most `limit` (1..1000); `since` in epoch ms. */
-export async function listChecks(db: SqlExecutor, q: { limit?: number; since?: number } = {}): Promise<CheckSummary[]> {
-  const params: number[] = [];
-  let where = '';
-  if (q.since !== undefined) {
-    where = 'WHERE created_at >= ?';
-    params.push(q.since);
-  }
-  params.push(Math.min(1000, Math.max(1, q.limit ?? 100)));
-  const rows = await db.query(
-    `SELECT id, created_at, file, ok, valid, services, up, down, degraded, unknown, errors, warnings, duration_ms FROM checks ${where} ORDER BY created_at DESC, id DESC LIMIT ?`,
-    params,
-  );
+export async function listChecks(db: SqlExecutor, q: HistoryQuery = {}): Promise<CheckSummary[]> {
+  const rows = await listNewestFirst(db, 'checks', 'id, created_at, file, ok, valid, services, up, down, degraded, unknown, errors, warnings, duration_ms', q);
   return rows.map((r) => ({
     id: String(r.id),
     createdAt: Number(r.created_at),

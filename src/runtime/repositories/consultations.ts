@@ -1,4 +1,5 @@
 import type { ConsultationHistory, ConsultationResult } from '../../capabilities/experts/index.js';
+import { listNewestFirst, type HistoryQuery } from './history.js';
 import type { Migration, SqlExecutor } from '../../platform/store/types.js';
 
 /** Consultation history: one row per consultation, the whole JSON result in `result`. */
@@ -57,18 +58,8 @@ export interface ConsultationSummary {
 }
 
 /** Newest first; at most `limit` (1..1000). */
-export async function listConsultations(db: SqlExecutor, q: { limit?: number; since?: number } = {}): Promise<ConsultationSummary[]> {
-  const params: Array<number> = [];
-  let where = '';
-  if (q.since !== undefined) {
-    where = 'WHERE created_at >= ?';
-    params.push(q.since);
-  }
-  params.push(Math.min(1000, Math.max(1, q.limit ?? 100)));
-  const rows = await db.query(
-    `SELECT id, created_at, kind, question, answer, agreement, degraded, requested, responded, duration_ms, cached FROM consultations ${where} ORDER BY created_at DESC, id DESC LIMIT ?`,
-    params,
-  );
+export async function listConsultations(db: SqlExecutor, q: HistoryQuery = {}): Promise<ConsultationSummary[]> {
+  const rows = await listNewestFirst(db, 'consultations', 'id, created_at, kind, question, answer, agreement, degraded, requested, responded, duration_ms, cached', q);
   return rows.map((r) => ({
     id: String(r.id),
     createdAt: Number(r.created_at),

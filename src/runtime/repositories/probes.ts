@@ -1,4 +1,5 @@
 import type { ProbeHistory, ProbeRecord, ProbeResult } from '../../capabilities/probe/index.js';
+import { listNewestFirst, type HistoryQuery } from './history.js';
 import type { Migration, SqlExecutor } from '../../platform/store/types.js';
 
 /**
@@ -67,15 +68,8 @@ export interface ProbeListItem {
 }
 
 /** Newest first; at most `limit` (1..1000). */
-export async function listProbes(db: SqlExecutor, q: { limit?: number; since?: number } = {}): Promise<ProbeListItem[]> {
-  const params: number[] = [];
-  let where = '';
-  if (q.since !== undefined) {
-    where = 'WHERE created_at >= ?';
-    params.push(q.since);
-  }
-  params.push(Math.min(1000, Math.max(1, q.limit ?? 100)));
-  const rows = await db.query(`SELECT id, created_at, targets, addresses, ports, open, closed, filtered, duration_ms FROM probes ${where} ORDER BY created_at DESC, id DESC LIMIT ?`, params);
+export async function listProbes(db: SqlExecutor, q: HistoryQuery = {}): Promise<ProbeListItem[]> {
+  const rows = await listNewestFirst(db, 'probes', 'id, created_at, targets, addresses, ports, open, closed, filtered, duration_ms', q);
   return rows.map((r) => ({
     id: String(r.id),
     createdAt: Number(r.created_at),
