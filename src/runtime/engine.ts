@@ -3,8 +3,7 @@ import { pino, type Logger } from 'pino';
 import { createMetricsRegistry } from '../platform/metrics/registry.js';
 import type { MetricsRegistry } from '../platform/metrics/types.js';
 import { createMemoryControl, describeEvent, registerMemoryKpis, registerMemoryMetrics, type MemoryControl } from '../platform/memory/index.js';
-import { registerPoolKpis } from '../platform/store/kpis.js';
-import { PostgresStore } from '../platform/store/postgres.js';
+import type { PostgresStore } from '../platform/store/postgres.js';
 import { SqliteStore } from '../platform/store/sqlite.js';
 import type { Store } from '../platform/store/types.js';
 import { FlagRegistry } from './config/flags.js';
@@ -184,9 +183,13 @@ function buildLogger(config: Config, to: 'stdout' | 'stderr'): Logger {
   );
 }
 
-function buildStore(config: Config, cwd: string, metrics: MetricsRegistry): Store {
+async function buildStore(config: Config, cwd: string, metrics: MetricsRegistry): Promise<Store> {
   // PostgreSQL when store.url / DATABASE_URL is set; its pool reports into the engine's metrics.
-  if (config.store.url) return new PostgresStore({ ...postgresOptions(config.store), metrics });
+  // Loaded only then: the embedded default never pays for pg at start-up.
+  if (config.store.url) {
+    const { PostgresStore } = await import('../platform/store/postgres.js');
+    return new PostgresStore({ ...postgresOptions(config.store), metrics });
+  }
   return new SqliteStore({ path: join(resolve(cwd, config.data.dir), config.store.sqliteFile), synchronous: config.store.synchronous });
 }
 
@@ -196,7 +199,8 @@ export async function createEngine(opts: EngineOptions = {}): Promise<Engine> {
   const loaded = loadConfig(opts);
   const log = opts.logger ?? buildLogger(loaded.config, opts.logTo ?? 'stderr');
   const metrics = createMetricsRegistry();
-  const store = buildStore(loaded.config, cwd, metrics);
+  const store = await buildStore(loaded.config, cwd, metrics);
+  const pgStore = store.dialect === 'postgres' ? (store as PostgresStore) : undefined;
   const partial: Array<() => Promise<void> | void> = [() => store.close()];
   try {
     await store.migrate(allMigrations);
@@ -204,9 +208,9 @@ export async function createEngine(opts: EngineOptions = {}): Promise<Engine> {
     await config.init();
     const flags = new FlagRegistry(store);
     await flags.load();
-    if (store instanceof PostgresStore) {
+    if (pgStore) {
       flags.register({ name: 'store.copy', default: true, description: 'Bulk inserts on PostgreSQL use COPY FROM STDIN.', fallback: 'Multi-row INSERT statements, 1,000 rows per chunk in one transaction.' });
-      store.useCopy = flags.reader('store.copy');
+      pgStore.useCopy = flags.reader('store.copy');
     }
     const engine = new Engine({ log, config, flags, store, metrics });
     engine.onClose('store', () => store.close());
@@ -221,7 +225,10 @@ export async function createEngine(opts: EngineOptions = {}): Promise<Engine> {
     // Observability first: every part built after it registers its KPIs with engine.observability.monitor.kpis.
     engine.observability = buildObservability({ metrics, store, config, log, onClose: (name, close) => engine.onClose(name, close) });
     // Database pool KPIs (utilisation feeds the 85% warning rule; connection wait P95).
-    if (store instanceof PostgresStore) engine.onClose('store-kpis', registerPoolKpis(engine.observability.monitor.kpis, metrics, store.pool, loaded.config.alerts.windowSeconds * 1000));
+    if (pgStore) {
+      const { registerPoolKpis } = await import('../platform/store/kpis.js');
+      engine.onClose('store-kpis', registerPoolKpis(engine.observability.monitor.kpis, metrics, pgStore.pool, loaded.config.alerts.windowSeconds * 1000));
+    }
 
     // Memory first: the parts built after it register their caches, limits and breakers with it.
     const memory = createMemoryControl(memoryOptions(loaded.config.memory));

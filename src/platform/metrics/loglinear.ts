@@ -12,6 +12,8 @@
  *   h.quantile(0.99);
  */
 
+import type { HistogramSnapshot } from './types.js';
+
 const SUB_BITS = 7;
 const SUB_COUNT = 1 << SUB_BITS; // sub-buckets per octave
 const SHIFT = 20 - SUB_BITS; // the high word holds 20 mantissa bits; keep the top SUB_BITS of them
@@ -32,17 +34,8 @@ function edgeOfKey(key: number): number {
   return F64[0]!;
 }
 
-export interface QuantileSummary {
-  count: number;
-  sum: number;
-  min: number;
-  max: number;
-  mean: number;
-  p50: number;
-  p95: number;
-  p99: number;
-  p999: number;
-}
+/** Count, sum, extremes and quantiles: the same shape as a histogram snapshot. */
+export type QuantileSummary = HistogramSnapshot;
 
 export class LogLinearHistogram {
   /** Smallest value told apart from smaller ones; anything below lands in the first bucket. */

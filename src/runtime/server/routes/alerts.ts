@@ -5,44 +5,32 @@ import type { RouteOptions } from './index.js';
 const nullableNumber = { type: ['number', 'null'] } as const;
 const nullableString = { type: ['string', 'null'] } as const;
 
+/** The fields an active alert and a history event share. */
+const alertFields = {
+  alertId: { type: 'string' },
+  rule: { type: 'string' },
+  kind: { type: 'string' },
+  kpi: { type: 'string' },
+  severity: { type: 'string' },
+  state: { type: 'string' },
+  value: nullableNumber,
+  threshold: nullableNumber,
+  comparison: nullableString,
+  activeSince: { type: 'integer' },
+  message: { type: 'string' },
+} as const;
+const alertRequired = ['alertId', 'rule', 'kind', 'kpi', 'severity', 'state', 'value', 'threshold', 'activeSince', 'message'] as const;
+
 export const activeAlertSchema = {
   type: 'object',
-  properties: {
-    alertId: { type: 'string' },
-    rule: { type: 'string' },
-    kind: { type: 'string' },
-    kpi: { type: 'string' },
-    severity: { type: 'string' },
-    state: { type: 'string' },
-    value: nullableNumber,
-    threshold: nullableNumber,
-    comparison: nullableString,
-    activeSince: { type: 'integer' },
-    firingSince: { type: ['integer', 'null'] },
-    message: { type: 'string' },
-    description: { type: 'string' },
-  },
-  required: ['alertId', 'rule', 'kind', 'kpi', 'severity', 'state', 'value', 'threshold', 'activeSince', 'firingSince', 'message'],
+  properties: { ...alertFields, firingSince: { type: ['integer', 'null'] }, description: { type: 'string' } },
+  required: [...alertRequired, 'firingSince'],
 } as const;
 
 const eventSchema = {
   type: 'object',
-  properties: {
-    id: { type: 'string' },
-    alertId: { type: 'string' },
-    rule: { type: 'string' },
-    kind: { type: 'string' },
-    kpi: { type: 'string' },
-    severity: { type: 'string' },
-    state: { type: 'string' },
-    value: nullableNumber,
-    threshold: nullableNumber,
-    comparison: nullableString,
-    at: { type: 'integer' },
-    activeSince: { type: 'integer' },
-    message: { type: 'string' },
-  },
-  required: ['id', 'alertId', 'rule', 'kind', 'kpi', 'severity', 'state', 'value', 'threshold', 'at', 'activeSince', 'message'],
+  properties: { id: { type: 'string' }, ...alertFields, at: { type: 'integer' } },
+  required: ['id', ...alertRequired, 'at'],
 } as const;
 
 const ruleSchema = {
