@@ -26,9 +26,8 @@ export default tseslint.config(
   {
     // Every outbound HTTP call goes through src/platform/net (pools, per-origin breakers, retries,
     // metrics): elsewhere in src/ no HTTP client module and no global fetch. Type-only imports are fine.
-    // transport.ts keeps its undici fallback until the experts take engine.http (issue 4 report).
     files: ['src/**/*.ts'],
-    ignores: ['src/platform/net/**', 'src/capabilities/experts/providers/transport.ts'],
+    ignores: ['src/platform/net/**'],
     rules: {
       '@typescript-eslint/no-restricted-imports': ['error', {
         paths: ['undici', 'node:http', 'node:https', 'node:http2', 'http', 'https', 'http2'].map((name) => ({

@@ -390,7 +390,9 @@ export class HttpClient {
             }
           } catch (err) {
             // Mapped before the breaker sees it, so it can tell a caller abort (not counted) from a failure.
-            throw toNetError(err, st.origin, method, signal);
+            // The caller's own signal decides "aborted", whatever reason it carries; the deadline's
+            // signal carries our NET_TIMEOUT.
+            throw toNetError(deadline?.signal.aborted && !options.signal?.aborted ? deadline.signal.reason : err, st.origin, method, options.signal);
           }
           if (this.instruments !== undefined) this.instruments.duration.record(performance.now() - t0, st.labels);
           const status = res.statusCode;
@@ -662,10 +664,13 @@ const UNDICI_CODES: Record<string, NetErrorCode> = {
 
 /** Maps an undici / socket / abort error to a NetError; errors of the policies and NetErrors pass through. */
 function toNetError(err: unknown, origin: string, method: string, callerSignal: AbortSignal | undefined): unknown {
-  if (isNetError(err) || isResilienceError(err)) return err;
+  // The caller's abort first: its reason may itself be a typed error (an outer policy's timeout), and
+  // passing that through would count the caller's decision against the origin's breaker.
   if (callerSignal?.aborted) {
+    if (isNetError(err, 'NET_ABORTED')) return err;
     return new NetError('NET_ABORTED', `${method} ${origin}: cancelled by the caller`, { origin, method }, { cause: callerSignal.reason ?? err });
   }
+  if (isNetError(err) || isResilienceError(err)) return err;
   const e = err as { code?: string; message?: string; name?: string };
   let code = e.code !== undefined ? UNDICI_CODES[e.code] : undefined;
   if (code === undefined && (e.name === 'AbortError' || e.code === 'UND_ERR_ABORTED' || e.code === 'UND_ERR_ABORT')) code = 'NET_ABORTED';

@@ -9,7 +9,8 @@ import { createMetricsRegistry } from '../../../src/platform/metrics/registry.js
 import { SqliteStore } from '../../../src/platform/store/sqlite.js';
 import { createBuiltinExperts } from '../../../src/capabilities/experts/builtin/expert.js';
 import { LlmExpert } from '../../../src/capabilities/experts/llm-expert.js';
-import { createProvider, undiciTransport } from '../../../src/capabilities/experts/providers/index.js';
+import { createProvider } from '../../../src/capabilities/experts/providers/index.js';
+import { undiciTransport } from '../../helpers/undici-transport.js';
 import { ExpertsService } from '../../../src/capabilities/experts/service.js';
 import type { ConsultationState } from '../../../src/capabilities/experts/service.js';
 import type { Expert } from '../../../src/capabilities/experts/types.js';

@@ -21,6 +21,11 @@ describe('outbound HTTP boundary (eslint.config.js)', () => {
     assert.ok(ids.includes('no-restricted-globals'), `fetch must be refused, got ${ids.join(', ')}`);
   });
 
+  it('has no exemption left outside src/platform/net: the expert transport too', async () => {
+    const ids = await ruleIds(`import { request } from 'undici';\nexport const r = request;\n`, 'src/capabilities/experts/providers/transport.ts');
+    assert.ok(ids.includes('@typescript-eslint/no-restricted-imports'), `got ${ids.join(', ')}`);
+  });
+
   it('allows them in src/platform/net, in tests and benches, and type-only imports anywhere', async () => {
     assert.deepEqual(await ruleIds(`import { Pool } from 'undici';\nexport const p = Pool;\n`, 'src/platform/net/extra.ts'), []);
     assert.deepEqual(await ruleIds(`import { Pool } from 'undici';\nexport const p = Pool;\n`, 'test/platform/x.test.ts'), []);

@@ -220,6 +220,17 @@ describe('HttpClient against real local servers', () => {
       setTimeout(() => ac.abort(new Error('user left')), 30);
       await assert.rejects(p, (e: unknown) => isNetError(e, 'NET_ABORTED'));
       assert.equal(client.breakerFor(srv.base)!.stats().failures, 0, 'a caller abort is not a failure of the origin');
+      // An outer policy aborts with its own typed error (a ResilienceError or a NetError of another
+      // request): still the caller's decision, never counted against the origin, even past 5 in a row.
+      const { ResilienceError } = await import('../../../src/platform/resilience/index.js');
+      for (let i = 0; i < 6; i++) {
+        const outer = new AbortController();
+        const q = client.request(`${srv.base}/slow-headers?ms=2000`, { signal: outer.signal });
+        setTimeout(() => outer.abort(new ResilienceError('RESILIENCE_TIMEOUT', 'outer timeout')), 10);
+        await assert.rejects(q, (e: unknown) => isNetError(e, 'NET_ABORTED'));
+      }
+      assert.equal(client.breakerFor(srv.base)!.stats().failures, 0, 'typed abort reasons are caller aborts too');
+      assert.equal(client.breakerFor(srv.base)!.state.kind, 'closed');
     } finally {
       await client.close();
     }

@@ -6,7 +6,7 @@ import type { ChatProvider, ProviderConfig, ProviderDeps } from './provider.js';
 
 export { AnthropicProvider, OllamaProvider, OpenAiProvider };
 export type { ChatMessage, ChatProvider, ChatReply, ChatRequest, ProviderConfig, ProviderDeps, ProviderKind } from './provider.js';
-export { netTransport, undiciTransport } from './transport.js';
+export { netTransport } from './transport.js';
 export type { HttpTransport, NetClientLike, TransportRequest, TransportResponse } from './transport.js';
 
 const NAME = /^[a-z0-9][a-z0-9_.-]{0,62}$/i;

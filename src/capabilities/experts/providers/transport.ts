@@ -1,10 +1,7 @@
-import { request } from 'undici';
-import type { Dispatcher } from 'undici';
-
 /**
  * The one thing a provider needs from the network: send a request, get a status, headers and a body
- * to stream. The engine passes an adapter over its pooled HTTP client (src/platform/net); `undiciTransport`
- * is the plain fallback on undici.
+ * to stream. The engine passes `netTransport(engine.http)`, an adapter over its pooled HTTP client
+ * (src/platform/net); tests also run the providers over plain undici (test/helpers/undici-transport.ts).
  */
 export interface TransportRequest {
   method: 'POST' | 'GET';
@@ -25,24 +22,6 @@ export interface HttpTransport {
   request(req: TransportRequest): Promise<TransportResponse>;
 }
 
-/** A transport on undici's `request` (its global pool, or the dispatcher given). */
-export function undiciTransport(opts: { dispatcher?: Dispatcher; headersTimeoutMs?: number; bodyTimeoutMs?: number } = {}): HttpTransport {
-  return {
-    async request(req) {
-      const res = await request(req.url, {
-        method: req.method,
-        headers: req.headers,
-        body: req.body ?? null,
-        signal: req.signal,
-        ...(opts.dispatcher ? { dispatcher: opts.dispatcher } : {}),
-        headersTimeout: opts.headersTimeoutMs ?? 300_000,
-        bodyTimeout: opts.bodyTimeoutMs ?? 300_000,
-      });
-      return { status: res.statusCode, headers: res.headers, body: res.body };
-    },
-  };
-}
-
 /** The part of the platform HttpClient (src/platform/net) a transport uses. */
 export interface NetClientLike {
   request(
@@ -59,18 +38,11 @@ export interface NetClientLike {
 export function netTransport(client: NetClientLike): HttpTransport {
   return {
     async request(req) {
-      // The client counts an abort as the caller giving up (not the origin's fault) only when the
-      // abort carries no error of its own; a per-attempt Timeout policy aborts with
-      // RESILIENCE_TIMEOUT, which the origin breaker would count, so that one shared slow moment
-      // of this process could shut every provider on that origin out. Our own per-provider breaker
-      // still sees the timeout (the Timeout policy rejects with it).
-      const controller = new AbortController();
-      const onAbort = (): void => controller.abort();
-      if (req.signal.aborted) controller.abort();
-      else req.signal.addEventListener('abort', onAbort, { once: true });
-      // The listener stays while the body streams (an abort must stop the read too); it goes with
-      // the per-call signal.
-      const res = await client.request(req.url, { method: req.method, headers: req.headers, body: req.body ?? null, signal: controller.signal, maxAttempts: 1, idempotent: false });
+      // The client maps any abort of this signal to NET_ABORTED, whatever reason it carries (a
+      // per-attempt Timeout policy aborts with RESILIENCE_TIMEOUT): the caller's decision is never
+      // counted against the origin's breaker. Our own per-provider breaker still sees the timeout
+      // (the Timeout policy rejects with it).
+      const res = await client.request(req.url, { method: req.method, headers: req.headers, body: req.body ?? null, signal: req.signal, maxAttempts: 1, idempotent: false });
       return { status: res.status, headers: res.headers, body: res.body };
     },
   };
