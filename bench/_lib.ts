@@ -56,3 +56,19 @@ export function stopChild(child: ChildProcess): Promise<void> {
     setTimeout(() => child.kill('SIGKILL'), 5000).unref();
   });
 }
+
+/**
+ * How `npm start` starts the server, read from package.json so a benchmark measures exactly that:
+ * `VAR=value ... node FLAGS... dist/runtime/cli/main.js serve` → environment, node flags, script.
+ */
+export function npmStartCommand(root: string): { env: Record<string, string>; nodeArgs: string[] } {
+  const start = (JSON.parse(readFileSync(`${root}/package.json`, 'utf8')) as { scripts: { start: string } }).scripts.start;
+  const words = start.split(/\s+/).filter(Boolean);
+  const env: Record<string, string> = {};
+  while (words.length > 0 && /^[A-Z_][A-Z0-9_]*=/.test(words[0]!)) {
+    const [name, ...value] = words.shift()!.split('=');
+    env[name!] = value.join('=');
+  }
+  if (words.shift() !== 'node') throw new Error(`package.json scripts.start does not run node: ${start}`);
+  return { env, nodeArgs: words.map((w) => (w.startsWith('dist/') ? `${root}/${w}` : w)) };
+}

@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { emit, median, round, rssMb, startChild, stopChild } from './_lib.js';
+import { emit, median, npmStartCommand, round, rssMb, startChild, stopChild } from './_lib.js';
 
 const args = process.argv.slice(2);
 const opt = (name: string, dflt: number): number => {
@@ -22,8 +22,9 @@ if (!existsSync(join(root, 'dist/runtime/cli/main.js'))) execFileSync(process.ex
 const work = mkdtempSync(join(tmpdir(), 'code-bench-server-'));
 const env = { PATH: process.env.PATH, HOME: process.env.HOME, CODE_LOG_LEVEL: 'warn', CODE_SERVER_PORT: '0' };
 const spawnedAt = performance.now();
-// Started exactly as `npm start` starts it (same V8 flags).
-const ours = await startChild(process.execPath, ['--max-semi-space-size=2', join(root, 'dist/runtime/cli/main.js'), 'serve'], /Server listening at (http:\/\/[\d.:]+)/, { cwd: work, env: { ...env, CODE_LOG_LEVEL: 'info' } });
+// Started exactly as `npm start` starts it (same environment and node flags, read from package.json).
+const start = npmStartCommand(root.replace(/\/$/, ''));
+const ours = await startChild(process.execPath, start.nodeArgs, /Server listening at (http:\/\/[\d.:]+)/, { cwd: work, env: { ...env, ...start.env, CODE_LOG_LEVEL: 'info' } });
 const bare = await startChild(process.execPath, [join(root, 'bench/_bare-fastify.mjs')], /BARE listening on (http:\/\/[\d.:]+)/, { cwd: root });
 const oursUrl = ours.match[1]!;
 const startupMs = performance.now() - spawnedAt; // spawn → listening (the /health route is registered before listen)

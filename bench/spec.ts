@@ -9,10 +9,13 @@
  * times a spec with ten errors, where ours re-parses with `yaml` to locate the findings.
  */
 import { readFileSync } from 'node:fs';
-import jsyaml from 'js-yaml';
+import type * as JsYaml from 'js-yaml';
+import { createRequire } from 'node:module';
 import { parseAllDocuments } from 'yaml';
 import { validateSpec } from '../src/capabilities/spec/index.js';
-import { SPEC_YAML_SCHEMA } from '../src/capabilities/spec/parse.js';
+import { specYamlSchema } from '../src/capabilities/spec/parse.js';
+// The same js-yaml build (CommonJS) the engine loads, so the peer and ours share one copy.
+const jsyaml = createRequire(import.meta.url)('js-yaml') as typeof JsYaml;
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 60);
 const BATCH_MS = Number(process.env.BENCH_BATCH_MS ?? 40);
@@ -70,7 +73,7 @@ function race(contenders: Contender[]): { ops: Map<string, number>; ratio: (a: s
 const r1 = race([
   { name: 'ours', fn: () => validateSpec(valid, { file: 'fifty-services.yaml' }).valid },
   { name: 'js-yaml', fn: () => jsyaml.loadAll(valid) },
-  { name: 'js-yaml-core', fn: () => jsyaml.loadAll(valid, undefined, { schema: SPEC_YAML_SCHEMA }) },
+  { name: 'js-yaml-core', fn: () => jsyaml.loadAll(valid, undefined, { schema: specYamlSchema() }) },
   { name: 'yaml', fn: () => parseAllDocuments(valid) },
 ]);
 // js-yaml as a user would call it (default schema); js-yaml with the schema ours parses with (YAML 1.2

@@ -17,13 +17,16 @@ const PORTS: Readonly<Record<number, string>> = {
   25672: 'rabbitmq-dist', 27017: 'mongodb', 50051: 'grpc',
 };
 
-// Dense table: a full scan asks 65,535 times.
-const BY_PORT: Array<string | null> = new Array<string | null>(65536).fill(null);
-for (const [port, name] of Object.entries(PORTS)) BY_PORT[Number(port)] = name;
+// Dense table, built at the first lookup: a full scan asks 65,535 times; an idle server never.
+let byPort: Array<string | null> | undefined;
 
 /** The usual service on `port`, or null. */
 export function serviceForPort(port: number): string | null {
-  return BY_PORT[port] ?? null;
+  if (byPort === undefined) {
+    byPort = new Array<string | null>(65536).fill(null);
+    for (const [p, name] of Object.entries(PORTS)) byPort[Number(p)] = name;
+  }
+  return byPort[port] ?? null;
 }
 
 /** The ports with a label, ascending: the default port list of a probe. */

@@ -5,9 +5,14 @@
  * (js-yaml's own maxDepth, so a deep file stops early) and a guard against stack exhaustion. Alias expansion is bounded by the walker (limits.ts), because js-yaml shares aliased
  * nodes instead of copying them: the bomb only explodes when somebody walks it.
  */
-import jsyaml from 'js-yaml';
-import { parse as parseToml } from 'smol-toml';
+import type * as JsYaml from 'js-yaml';
+import type * as SmolToml from 'smol-toml';
+import { lazyRequire } from '../../platform/lazy.js';
 import type { SpecFormat, SpecLimits } from './types.js';
+
+// Loaded at the first spec of their format: a server that never checks a spec carries neither.
+const jsyaml = lazyRequire<typeof JsYaml>('js-yaml');
+const smolToml = lazyRequire<typeof SmolToml>('smol-toml');
 
 /** A problem that stopped parsing; `offset` or `line`/`column` (1-based) place it. */
 export interface ParseProblem {
@@ -50,7 +55,7 @@ export function parseText(text: string, format: SpecFormat, limits: SpecLimits):
       case 'json':
         return { docs: [JSON.parse(text)], problem: undefined };
       case 'toml':
-        return { docs: [parseToml(text, { maxDepth: limits.maxDepth })], problem: undefined };
+        return { docs: [smolToml().parse(text, { maxDepth: limits.maxDepth })], problem: undefined };
       case 'yaml':
         return parseYaml(text, limits);
     }
@@ -70,20 +75,26 @@ export function parseText(text: string, format: SpecFormat, limits: SpecLimits):
  * as a spec wants it, and js-yaml skips a timestamp regex on every plain scalar (~15% of its parse).
  */
 // @types/js-yaml does not declare the `types` export; js-yaml 4 has it.
-const MERGE_TYPE = (jsyaml as unknown as { types: { merge: jsyaml.Type } }).types.merge;
-export const SPEC_YAML_SCHEMA = jsyaml.CORE_SCHEMA.extend({ implicit: [MERGE_TYPE] });
+let yamlSchema: JsYaml.Schema | undefined;
+export function specYamlSchema(): JsYaml.Schema {
+  if (yamlSchema === undefined) {
+    const y = jsyaml();
+    yamlSchema = y.CORE_SCHEMA.extend({ implicit: [(y as unknown as { types: { merge: JsYaml.Type } }).types.merge] });
+  }
+  return yamlSchema;
+}
 
 function parseYaml(text: string, limits: SpecLimits): Parsed {
   const docs: unknown[] = [];
   // js-yaml counts one level per node it composes, keys included: slack of 2 keeps the walker's
   // exact count authoritative for ordinary files, while a deep file stops here, early.
-  jsyaml.loadAll(
+  jsyaml().loadAll(
     text,
     (doc) => {
       if (docs.length >= limits.maxDocuments) throw new Stop({ rule: 'limit.documents', message: `more than ${limits.maxDocuments} YAML documents` });
       docs.push(doc);
     },
-    { schema: SPEC_YAML_SCHEMA, maxDepth: limits.maxDepth + 2 } as jsyaml.LoadOptions,
+    { schema: specYamlSchema(), maxDepth: limits.maxDepth + 2 } as JsYaml.LoadOptions,
   );
   return { docs, problem: undefined };
 }

@@ -4,12 +4,15 @@
  * parse and this walk, nothing more.
  */
 import { isIP } from 'node:net';
-import { closest, distance } from 'fastest-levenshtein';
+import type * as Levenshtein from 'fastest-levenshtein';
+import { lazyRequire } from '../../platform/lazy.js';
 import type { Segment } from './limits.js';
 import { RULES, type RuleId } from './rules.js';
 import { secretReason } from './secrets.js';
 import type { DeploymentSpec, GlobalSpec, HealthCheck, ServiceSpec } from './types.js';
 import { formatCpu, formatMemory, parseCpu, parseMemory } from './units.js';
+
+const levenshtein = lazyRequire<typeof Levenshtein>('fastest-levenshtein');
 
 /** A finding before it is located: which document, which path, and whether it points at the key or the value. */
 export interface RawFinding {
@@ -102,6 +105,7 @@ class Walker {
       if (known.includes(key) || key.startsWith('x-')) continue;
       if (UNSAFE_KEYS.has(key)) this.report(at(path, key), 'schema.unsafe-key', `the key "${key}" is not allowed`, 'key');
       else {
+        const { closest, distance } = levenshtein();
         const guess = closest(key.toLowerCase(), known as string[]);
         const near = guess !== undefined && distance(key.toLowerCase(), guess.toLowerCase()) <= Math.max(2, Math.floor(guess.length / 3));
         this.report(at(path, key), 'schema.unknown-key', `unknown key "${key}" in ${where}${near ? `; did you mean "${guess}"?` : ` (known: ${known.join(', ')})`}`, 'key');

@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { Packr } from 'msgpackr';
+import { lazyPackr } from './msgpack.js';
 
 /** What one instance tells the others: s = keys set, d = keys deleted, t = tags deleted, c = prefixes cleared, r = leases released. */
 export type BusKind = 's' | 'd' | 't' | 'c' | 'r';
@@ -42,7 +42,7 @@ export class InvalidationBus {
   private readonly onMessage: (msg: BusMessage) => void;
   private readonly onReconnect: () => void;
   private readonly onWarning: BusOptions['onWarning'];
-  private readonly packr = new Packr({ useRecords: false });
+  private readonly packr = lazyPackr({ useRecords: false });
   private readonly outbox = new Map<BusKind, { items: string[]; ids: number[] }>();
   private scheduled = false;
   private everReady = false;
@@ -123,7 +123,7 @@ export class InvalidationBus {
     for (const [kind, { items, ids }] of this.outbox) {
       for (let i = 0; i < items.length; i += MAX_ITEMS_PER_MESSAGE) {
         const slice = items.slice(i, i + MAX_ITEMS_PER_MESSAGE);
-        const payload = this.packr.pack(kind === 's' ? [1, this.instanceId, kind, slice, ids.slice(i, i + MAX_ITEMS_PER_MESSAGE)] : [1, this.instanceId, kind, slice]);
+        const payload = this.packr().pack(kind === 's' ? [1, this.instanceId, kind, slice, ids.slice(i, i + MAX_ITEMS_PER_MESSAGE)] : [1, this.instanceId, kind, slice]);
         if (this.pub.status !== 'ready') {
           this.dropped++;
           continue;
@@ -143,7 +143,7 @@ export class InvalidationBus {
   private receive(data: Buffer): void {
     let msg: unknown;
     try {
-      msg = this.packr.unpack(data);
+      msg = this.packr().unpack(data);
     } catch {
       return; // not ours (another program on the channel)
     }

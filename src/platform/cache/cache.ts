@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { Packr } from 'msgpackr';
 import { CircuitBreaker } from '../resilience/breaker.js';
 import { InvalidationBus } from './bus.js';
 import type { BusMessage } from './bus.js';
@@ -12,10 +11,10 @@ import type { CompiledRule } from './hot.js';
 import { NS_SEP, checkKey, namespacePrefix, checkNamespace, compileGlob } from './keys.js';
 import { MemoryLayer, coarseNow } from './memory.js';
 import { CacheMetrics } from './metrics.js';
-import { RedisLayer } from './redis.js';
-import type { AcquireResult } from './redis.js';
+import type { AcquireResult, RedisLayer } from './redis.js';
 import type { LayerEntry } from './layer.js';
 import type { Cache, CacheOptions, CacheStats, Factory, GetOrSetOptions, L2Breaker, SetManyEntry, SetOptions } from './types.js';
+import { lazyPackr } from './msgpack.js';
 
 /** Options of one write or getOrSet, checked and defaulted. */
 interface Resolved {
@@ -98,7 +97,7 @@ export class TieredCache implements Cache {
   private readonly warn: (message: string, details?: Record<string, unknown>) => void;
   private readonly metrics: CacheMetrics | undefined;
   private readonly unavailable: () => never;
-  private readonly packr = new Packr({ useRecords: false });
+  private readonly packr = lazyPackr({ useRecords: false });
   private readonly timers: NodeJS.Timeout[] = [];
   private hotEvery = 0;
 
@@ -151,7 +150,7 @@ export class TieredCache implements Cache {
   warmed = 0;
   prefetched = 0;
 
-  constructor(opts: CacheOptions = {}) {
+  constructor(opts: CacheOptions = {}, layers: { RedisLayer?: typeof RedisLayer } = {}) {
     const name = opts.name ?? 'main';
     if (typeof name !== 'string' || !/^[A-Za-z0-9_.-]{1,64}$/.test(name)) {
       throw new CacheError('CACHE_OPTIONS_INVALID', `cache option name must match [A-Za-z0-9_.-]{1,64}, got ${JSON.stringify(name)}`, { key: 'name' });
@@ -242,7 +241,8 @@ export class TieredCache implements Cache {
       if (l2o && l2n) {
         const l2 = l2o;
         const prefix = l2.prefix ?? `code:cache:${name}:`;
-        this.l2 = new RedisLayer({
+        if (!layers.RedisLayer) throw new CacheError('CACHE_OPTIONS_INVALID', 'an L2 cache is built by createCache(), which loads the Redis client', { key: 'l2' });
+        this.l2 = new layers.RedisLayer({
           url: l2.url,
           prefix,
           commandTimeoutMs: l2n.commandTimeoutMs,
@@ -1234,7 +1234,7 @@ export class TieredCache implements Cache {
   /** Saves the hot set (to L3, else to L2) so the next start can warm from it. */
   async persistHot(): Promise<void> {
     if (this.hot === undefined || this.hot.size === 0) return;
-    const blob = this.packr.pack(this.hot.list().map((e) => [e.key, e.count]));
+    const blob = this.packr().pack(this.hot.list().map((e) => [e.key, e.count]));
     if (this.l3) await this.l3.writeMeta(META_HOT, blob);
     else if (this.l2On() && this.l2!.ready) await this.l2!.writeMeta(`${META_HOT}:${this.name}`, blob).catch(() => undefined);
   }
@@ -1253,7 +1253,7 @@ export class TieredCache implements Cache {
       }
       if (blob !== undefined) {
         try {
-          const list = this.packr.unpack(blob) as unknown;
+          const list = this.packr().unpack(blob) as unknown;
           if (Array.isArray(list)) {
             const entries = list
               .filter((x): x is [string, number] => Array.isArray(x) && typeof x[0] === 'string' && typeof x[1] === 'number')
@@ -1536,7 +1536,9 @@ class CacheNamespace implements Cache {
 
 /** Builds the cache, waits for Redis (bounded) and warms L1. */
 export async function createCache(opts: CacheOptions = {}): Promise<TieredCache> {
-  const cache = new TieredCache(opts);
+  // ioredis is loaded only for a cache with L2: the embedded default never pays for it.
+  const layers = opts.l2 ? { RedisLayer: (await import('./redis.js')).RedisLayer } : {};
+  const cache = new TieredCache(opts, layers);
   try {
     return await cache.start();
   } catch (err) {

@@ -1,6 +1,6 @@
-import { Packr } from 'msgpackr';
 import { constants as zc, deflateRawSync, inflateRawSync } from 'node:zlib';
 import { CacheError } from './errors.js';
+import { lazyPackr } from './msgpack.js';
 
 /**
  * The bytes L2 and L3 hold for one entry:
@@ -45,7 +45,7 @@ export interface CodecOptions {
 }
 
 export class Codec {
-  private readonly packr = new Packr({ useRecords: false, mapsAsObjects: true });
+  private readonly packr = lazyPackr({ useRecords: false, mapsAsObjects: true });
   private readonly range = { start: HEADER_BYTES, end: 0 };
   readonly maxValueBytes: number;
   readonly compressThresholdBytes: number;
@@ -63,7 +63,7 @@ export class Codec {
     }
     let body: Buffer;
     try {
-      body = this.packr.pack(tags === undefined ? value : [value, tags]);
+      body = this.packr().pack(tags === undefined ? value : [value, tags]);
     } catch (err) {
       throw new CacheError('CACHE_VALUE_INVALID', `cache value for ${JSON.stringify(key.slice(0, 80))} cannot be serialised: ${(err as Error).message}`, { key: key.slice(0, 80) }, { cause: err });
     }
@@ -110,11 +110,11 @@ export class Codec {
     let decoded: unknown;
     try {
       if (flags & FLAG_COMPRESSED) {
-        decoded = this.packr.unpack(inflateRawSync(buf.subarray(HEADER_BYTES), { maxOutputLength: this.maxValueBytes }));
+        decoded = this.packr().unpack(inflateRawSync(buf.subarray(HEADER_BYTES), { maxOutputLength: this.maxValueBytes }));
       } else {
         // Unpack in place (no subarray view per read): the hot L2 path.
         this.range.end = buf.length;
-        decoded = this.packr.unpack(buf, this.range);
+        decoded = this.packr().unpack(buf, this.range);
       }
     } catch (err) {
       throw new CacheError('CACHE_VALUE_INVALID', `cache entry cannot be decoded: ${(err as Error).message}`, { bytes: buf.length }, { cause: err });

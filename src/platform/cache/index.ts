@@ -20,7 +20,7 @@ export type {
 } from './types.js';
 export { CountMinSketch, HotKeys } from './hot.js';
 export { MemoryLayer } from './memory.js';
-export { RedisLayer } from './redis.js';
+// RedisLayer is not re-exported: './redis.js' loads ioredis, which only a cache with L2 pays for.
 export { DiskLayer } from './disk.js';
 export type { ByteLayer, LayerEntry } from './layer.js';
 export { registerCacheKpis, CACHE_HIT_RATE_KPI } from './kpis.js';

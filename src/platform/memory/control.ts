@@ -46,6 +46,12 @@ export interface MemoryControl {
   breakers: IsolateResponder;
   /** Null when no collector is exposed (or disabled). */
   gc: GcResponder | null;
+  /**
+   * One full, compacting collection now, when a collector is exposed (node --expose-gc); the heap
+   * bytes it freed, or null without one. The server calls it once after start-up: the garbage of
+   * loading and compiling is otherwise kept in committed pages (RSS) until V8 next collects.
+   */
+  collectNow(): number | null;
   close(): Promise<void>;
 }
 
@@ -65,7 +71,13 @@ export function createMemoryControl(opts: MemoryControlOptions = {}): MemoryCont
   if (opts.shed?.enabled !== false) responders.push(shed);
   const { caches: _c, gc: _g, concurrency: _k, breakers: _b, shed: _s, ...monitorOpts } = opts;
   const monitor = new MemoryMonitor({ ...monitorOpts, responders });
-  return { monitor, shedder, caches, concurrency, breakers, gc, close: () => monitor.close() };
+  const collectNow = (): number | null => {
+    if (!gcFn) return null;
+    const before = process.memoryUsage().heapUsed;
+    gcFn();
+    return before - process.memoryUsage().heapUsed;
+  };
+  return { monitor, shedder, caches, concurrency, breakers, gc, collectNow, close: () => monitor.close() };
 }
 
 /**

@@ -15,8 +15,7 @@
  */
 import type { Readable } from 'node:stream';
 import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
-import { Pool } from 'undici';
-import type { Dispatcher } from 'undici';
+import type { Dispatcher, Pool } from 'undici';
 import type { Counter, Histogram, Labels, MetricsRegistry } from '../metrics/types.js';
 import { CircuitBreaker } from '../resilience/breaker.js';
 import type { BreakerStats, CircuitBreakerOptions } from '../resilience/breaker.js';
@@ -28,6 +27,15 @@ import { batch } from './batch.js';
 import type { BatchOptions, Settled } from './batch.js';
 import { NetError, isNetError } from './errors.js';
 import type { NetErrorCode } from './errors.js';
+
+// undici (with its fetch, WebSocket and cache code) is loaded at the first request, not at start-up:
+// an idle engine that never calls out does not carry it (a measurable share of its idle RSS).
+let PoolClass: typeof Pool | undefined;
+let undiciLoading: Promise<unknown> | undefined;
+function loadUndici(): Promise<unknown> {
+  undiciLoading ??= import('undici').then((m) => (PoolClass = m.Pool));
+  return undiciLoading;
+}
 
 /** The `net.http2` switch: a constant, a function read per request, or a flags object (`enabled('net.http2')`). */
 export type Http2Switch = boolean | (() => boolean) | { enabled(name: string): boolean };
@@ -326,6 +334,7 @@ export class HttpClient {
    */
   async request(url: string | URL, options: RequestOptions = NO_OPTIONS): Promise<HttpResponse> {
     if (this.closed) throw new NetError('NET_CLOSED', 'http client is closed');
+    if (PoolClass === undefined) await loadUndici();
     const { st, path } = this.resolve(url);
     const method = options.method ?? 'GET';
     let headers: Record<string, string | string[] | undefined> = options.headers ? { ...this.baseHeaders, ...options.headers } : this.baseHeaders;
@@ -608,11 +617,11 @@ export class HttpClient {
         // Over TLS, ALPN may still pick HTTP/1.1: keep one request per connection (no pipelining).
         // h2c is HTTP/2 by prior knowledge, so streams multiplex on each connection.
         const h2c = st.secure ? {} : { connect: { ...(this.poolOptions.connect as object | undefined), useH2c: true }, pipelining: 100 };
-        st.h2 = new Pool(st.origin, { ...this.poolOptions, allowH2: true, ...h2c } as Pool.Options);
+        st.h2 = new PoolClass!(st.origin, { ...this.poolOptions, allowH2: true, ...h2c } as Pool.Options);
       }
       return st.h2;
     }
-    if (!st.h1) st.h1 = new Pool(st.origin, this.poolOptions);
+    if (!st.h1) st.h1 = new PoolClass!(st.origin, this.poolOptions);
     return st.h1;
   }
 

@@ -1,11 +1,12 @@
-import { Ajv, type ErrorObject } from 'ajv';
-import { closest, distance } from 'fastest-levenshtein';
+import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import type * as Levenshtein from 'fastest-levenshtein';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { extname, resolve } from 'node:path';
-import { parse as parseToml } from 'smol-toml';
+import type * as SmolToml from 'smol-toml';
 import { LineCounter, parseDocument, isMap, isScalar, type Document } from 'yaml';
 import { ConfigError, type ConfigIssue } from './errors.js';
 import { allowedKeysAt, configKeys } from './keys.js';
+import { lazyRequire } from '../../platform/lazy.js';
 import { ConfigSchema, sections, type Config } from './schema.js';
 
 /** Config files are small; anything bigger is a mistake (or an attack on the parser). */
@@ -31,11 +32,25 @@ export interface LoadedConfig {
   source: string;
 }
 
-const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: true, keywords: ['live'] });
-const validate = ajv.compile<Config>(ConfigSchema);
+const levenshtein = lazyRequire<typeof Levenshtein>('fastest-levenshtein');
+const smolToml = lazyRequire<typeof SmolToml>('smol-toml');
+
+// The compiled validator is ~300 KB of generated code, used at start-up and when a config version
+// is applied. Held weakly: the collector may drop it between uses; it is compiled again (~0.1 s)
+// when needed. Its own Ajv instance, so no schema cache keeps it alive.
+let validatorRef: WeakRef<ValidateFunction<Config>> | undefined;
+function configValidator(): ValidateFunction<Config> {
+  let validate = validatorRef?.deref();
+  if (validate === undefined) {
+    validate = new Ajv({ allErrors: true, useDefaults: true, strict: true, keywords: ['live'] }).compile<Config>(ConfigSchema);
+    validatorRef = new WeakRef(validate);
+  }
+  return validate;
+}
 
 export function suggest(word: string, candidates: string[]): string | undefined {
   if (candidates.length === 0) return undefined;
+  const { closest, distance } = levenshtein();
   const best = closest(word, candidates);
   return distance(word, best) <= Math.max(2, Math.floor(word.length / 3)) ? best : undefined;
 }
@@ -99,7 +114,7 @@ function parseFile(file: string): ParsedFile {
   let parsed: ParsedFile;
   if (extname(file) === '.toml') {
     try {
-      parsed = { data: parseToml(text), lineOf: () => undefined };
+      parsed = { data: smolToml().parse(text), lineOf: () => undefined };
     } catch (e) {
       const err = e as Error & { line?: number; column?: number };
       throw new ConfigError('CONFIG_UNREADABLE', `${file}:${err.line ?? '?'}: ${err.message.split('\n')[0]}`, { file, line: err.line });
@@ -165,6 +180,7 @@ function describeAjvError(e: ErrorObject): { path: string[]; reason: string } {
  */
 export function validateConfig(candidate: Record<string, unknown>, where: (path: string[]) => string | undefined = () => undefined, extra: ConfigIssue[] = []): Config {
   const issues = [...extra];
+  const validate = configValidator();
   if (!validate(candidate)) {
     for (const e of validate.errors ?? []) {
       const { path, reason } = describeAjvError(e);

@@ -5,6 +5,7 @@ import type { Engine } from '../engine.js';
 import { AuthError, isLoopback, makeTokenCheck, tokenActor } from './auth.js';
 import { problemFor, sendProblem, toProblem } from './problem.js';
 import { routes, type RoutePlugin } from './routes/index.js';
+import { lazyCompilers } from './schemas.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -21,6 +22,11 @@ export interface AppOptions {
   token?: string;
   /** Extra route plugins (embedding, tests), registered after the engine's own. */
   plugins?: RoutePlugin[];
+  /**
+   * Compile every route schema at start-up (fastify's default) instead of at each route's first
+   * request. Tests use it to prove every schema compiles; the server compiles lazily.
+   */
+  eagerSchemas?: boolean;
 }
 
 /** Routes that answer without a token: liveness must stay observable by anything on the box. */
@@ -46,6 +52,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     return503OnClosing: true,
     forceCloseConnections: 'idle',
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: true } },
+    ...(opts.eagerSchemas ? {} : { schemaController: { compilersFactory: lazyCompilers() } }),
   });
 
   const actor = tokenActor(token);

@@ -239,3 +239,28 @@ describe('the timer chain', () => {
     assert.throws(() => new MemoryMonitor({ thresholds: { high: 0.5 } }), /must rise/);
   });
 });
+
+describe('collectNow', () => {
+  test('runs the exposed collector once and reports the heap it freed; null without one', async () => {
+    let calls = 0;
+    let garbage: unknown[] | undefined = Array.from({ length: 50_000 }, (_, i) => ({ i }));
+    const withGc = createMemoryControl({
+      gc: {
+        fn: () => {
+          calls++;
+          garbage = undefined; // what a collection would reclaim
+        },
+      },
+    });
+    const freed = withGc.collectNow();
+    assert.equal(calls, 1);
+    assert.equal(typeof freed, 'number');
+    assert.equal(garbage, undefined);
+    await withGc.close();
+    const exposed = (globalThis as { gc?: () => void }).gc;
+    const without = createMemoryControl(exposed ? { gc: { enabled: false } } : {});
+    // enabled: false turns off the responder; collectNow still uses an exposed collector if any.
+    assert.equal(without.collectNow() === null, exposed === undefined);
+    await without.close();
+  });
+});
