@@ -31,14 +31,43 @@ const ours = new CircuitBreaker({ name: 'bench' }); // full defaults: consecutiv
 const cockatiel = cBreaker(handleAll, { halfOpenAfter: 60_000, breaker: new ConsecutiveBreaker(5) });
 // opossum without its per-call timer (timeout: false) so it is measured as a breaker only, at its cheapest.
 const opossum = new Opossum(op, { timeout: false, errorThresholdPercentage: 50, resetTimeout: 60_000, volumeThreshold: 10 });
+const oursPermit = new CircuitBreaker({ name: 'bench-permit' });
 const ours2 = new CircuitBreaker({ name: 'bench-resolved' });
 const cockatiel2 = cBreaker(handleAll, { halfOpenAfter: 60_000, breaker: new ConsecutiveBreaker(5) });
 const opossum2 = new Opossum(resolvedOp, { timeout: false, errorThresholdPercentage: 50, resetTimeout: 60_000, volumeThreshold: 10 });
+
+// The floor of any wrapper that returns a promise and observes the outcome: one `.then` with bound
+// handlers that do nothing (one derived promise, one reaction job). No breaker can cost less than
+// this through `execute`; printed as its own limit so the breaker's cost above the floor shows.
+const identity = (v: number): number => v;
+const rethrow = (e: unknown): never => {
+  throw e;
+};
+const floorWrap = (fn: () => Promise<number>): Promise<number> => fn().then(identity, rethrow);
 
 // One loop per contender, written out, so each call site stays monomorphic.
 const loops: Record<string, Loop> = {
   direct: async (n) => {
     for (let i = 0; i < n; i++) await op();
+  },
+  floor: async (n) => {
+    for (let i = 0; i < n; i++) await floorWrap(op);
+  },
+  permit: async (n) => {
+    // The breaker's low-level form (what the HTTP client uses): no derived promise at all.
+    for (let i = 0; i < n; i++) {
+      const p = oursPermit.admit();
+      if (p < 0) throw oursPermit.refusal();
+      let v: number;
+      try {
+        v = await op();
+      } catch (err) {
+        oursPermit.failed(p, err);
+        throw err;
+      }
+      oursPermit.succeeded(p);
+      sink += v & 0;
+    }
   },
   ours: async (n) => {
     for (let i = 0; i < n; i++) await ours.execute(op);
@@ -153,6 +182,20 @@ function report(bench: string, samples: Record<string, number[]>): void {
     ours_ns: r1(ns(ops('ours'))),
     clock: 'cpu',
   });
+  // The floor (see floorWrap) and the permit form, when measured: ratios to the direct call.
+  for (const limit of ['floor', 'permit'] as const) {
+    if (!samples[limit]) continue;
+    line({
+      bench: `${bench}.${limit}`,
+      ours_ops: Math.round(ops(limit)),
+      peer: 'limit:direct-async-call',
+      peer_ops: Math.round(ops('direct')),
+      ratio: r3(perRound((r) => at(limit, r) / at('direct', r))),
+      cost_x: r3(perRound((r) => at('direct', r) / at(limit, r))),
+      ours_vs_floor_cost_x: limit === 'floor' ? r3(perRound((r) => at('floor', r) / at('ours', r))) : undefined,
+      clock: 'cpu',
+    });
+  }
   for (const peer of ['cockatiel', 'opossum'] as const) {
     line({
       bench,

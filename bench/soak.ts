@@ -12,7 +12,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { WebSocket } from 'undici';
-import { emit, round, startChild, stopChild } from './_lib.js';
+import { emit, npmStartCommand, round, startChild, stopChild } from './_lib.js';
 
 const args = process.argv.slice(2);
 const opt = (name: string, dflt: number): number => {
@@ -58,7 +58,9 @@ const env = {
 };
 // The inspector (loopback, random port) lets the bench ask for a full GC at the idle points, so the
 // growth compares what the server keeps, not how much garbage happened to be uncollected.
-const server = await startChild(process.execPath, ['--inspect=127.0.0.1:0', main, 'serve'], /Debugger listening on (ws:\/\/\S+)[\s\S]*Server listening at (http:\/\/[\d.:]+)/, { cwd: work, env: { ...env, CODE_LOG_LEVEL: 'info' }, timeoutMs: 60_000 });
+// Otherwise started exactly as `npm start` starts it (environment and node flags from package.json).
+const start = npmStartCommand(root.replace(/\/$/, ''));
+const server = await startChild(process.execPath, ['--inspect=127.0.0.1:0', ...start.nodeArgs], /Debugger listening on (ws:\/\/\S+)[\s\S]*Server listening at (http:\/\/[\d.:]+)/, { cwd: work, env: { ...env, ...start.env, CODE_LOG_LEVEL: 'info' }, timeoutMs: 60_000 });
 const inspectorUrl = server.match[1]!;
 let serverTail = '';
 const keepTail = (d: Buffer): void => {

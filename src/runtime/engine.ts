@@ -2,7 +2,7 @@ import { join, resolve } from 'node:path';
 import { pino, type Logger } from 'pino';
 import { createMetricsRegistry } from '../platform/metrics/registry.js';
 import type { MetricsRegistry } from '../platform/metrics/types.js';
-import { createMemoryControl, describeEvent, registerMemoryKpis, registerMemoryMetrics, type MemoryControl } from '../platform/memory/index.js';
+import { breakerIsolator, createMemoryControl, describeEvent, registerMemoryKpis, registerMemoryMetrics, type MemoryControl } from '../platform/memory/index.js';
 import type { PostgresStore } from '../platform/store/postgres.js';
 import { SqliteStore } from '../platform/store/sqlite.js';
 import type { Store } from '../platform/store/types.js';
@@ -312,6 +312,9 @@ export async function createEngine(opts: EngineOptions = {}): Promise<Engine> {
       onInternalError: (err, where) => log.warn({ err: (err as Error).message, where }, 'experts: cache or history failed; the consultation goes on'),
     });
     engine.experts = experts.service;
+    // LLM calls are optional work (the built-in experts answer offline, and a consultation says which
+    // experts could not answer): under high memory pressure their breakers are opened by hand.
+    for (const breaker of experts.breakers) engine.onClose(`experts-memory:${breaker.name}`, memory.breakers.add(breakerIsolator(breaker)));
     config.onChange((changes, cfg) => {
       if (changes.some((c) => c.path.startsWith('experts.'))) experts.service.configure(circleOptions(cfg.experts), cfg.experts.batchConcurrency);
     });
@@ -332,13 +335,28 @@ export async function createEngine(opts: EngineOptions = {}): Promise<Engine> {
       return { status: res.status };
     };
     const probeParts = { httpGet, dialer: (): 'raw' | 'net' => (rawSockets() ? 'raw' : 'net'), metrics };
-    let probeCfg = JSON.stringify(engine.settings.probe);
-    let probeOpts = proberOptions(engine.settings.probe, probeParts);
+    // Under memory pressure the scan concurrency (sockets and results in flight) is lowered to a
+    // fraction of probe.maxConcurrency by the monitor's concurrency responder, and restored after.
+    let probeConcurrency = 1;
+    const scaledProbeOptions = () => {
+      const o = proberOptions(engine.settings.probe, probeParts);
+      return probeConcurrency === 1 ? o : { ...o, maxConcurrency: Math.max(1, Math.floor(engine.settings.probe.maxConcurrency * probeConcurrency)) };
+    };
+    engine.onClose(
+      'probe-memory',
+      memory.concurrency.add({
+        shrink: (fraction) => void (probeConcurrency = fraction),
+        restore: () => void (probeConcurrency = 1),
+      }),
+    );
+    const probeKey = (): string => `${JSON.stringify(engine.settings.probe)}|${probeConcurrency}`;
+    let probeCfg = probeKey();
+    let probeOpts = scaledProbeOptions();
     const historyError = (what: string) => (err: unknown) => log.warn({ err: (err as Error).message }, `${what}: saving the history failed; the result is still returned`);
     engine.probes = createProbeService({
       options: () => {
-        const now = JSON.stringify(engine.settings.probe);
-        if (now !== probeCfg) probeOpts = proberOptions(engine.settings.probe, probeParts);
+        const now = probeKey();
+        if (now !== probeCfg) probeOpts = scaledProbeOptions();
         probeCfg = now;
         return probeOpts;
       },

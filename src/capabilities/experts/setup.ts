@@ -1,5 +1,6 @@
 import type { MetricsRegistry } from '../../platform/metrics/types.js';
 import { HttpClient } from '../../platform/net/index.js';
+import type { CircuitBreaker } from '../../platform/resilience/index.js';
 import { createBuiltinExperts } from './builtin/expert.js';
 import type { CircleOptions } from './circle.js';
 import { LlmExpert } from './llm-expert.js';
@@ -43,7 +44,7 @@ export interface ExpertsDeps {
 }
 
 /** Builds the experts (providers behind their resilience policies, built-ins) and the service. */
-export function createExperts(setup: ExpertsSetup, deps: ExpertsDeps): { service: ExpertsService; experts: Expert[]; close: () => Promise<void> } {
+export function createExperts(setup: ExpertsSetup, deps: ExpertsDeps): { service: ExpertsService; experts: Expert[]; breakers: CircuitBreaker[]; close: () => Promise<void> } {
   let client: HttpClient | undefined;
   let transport = deps.transport;
   if (!transport && setup.providers.length > 0) {
@@ -53,9 +54,10 @@ export function createExperts(setup: ExpertsSetup, deps: ExpertsDeps): { service
     transport = netTransport(client);
   }
   const experts: Expert[] = [];
+  const breakers: CircuitBreaker[] = [];
   for (const config of setup.providers) {
     const provider = createProvider(config, { transport: transport!, env: deps.env });
-    const { policy } = providerPolicy({
+    const { policy, breaker } = providerPolicy({
       name: config.name,
       maxAttempts: setup.maxAttempts,
       baseDelayMs: setup.retryBaseDelayMs,
@@ -64,6 +66,7 @@ export function createExperts(setup: ExpertsSetup, deps: ExpertsDeps): { service
       breakerOpenMs: setup.breakerOpenMs,
       ...(deps.metrics ? { metrics: deps.metrics } : {}),
     });
+    if (breaker) breakers.push(breaker);
     experts.push(new LlmExpert(provider, { policy, ...(config.weight !== undefined ? { weight: config.weight } : {}), ...(config.pricing ? { pricing: config.pricing } : {}) }));
   }
   experts.push(...createBuiltinExperts(setup.builtin));
@@ -82,6 +85,8 @@ export function createExperts(setup: ExpertsSetup, deps: ExpertsDeps): { service
   return {
     service,
     experts,
+    /** One per LLM provider: optional work the memory monitor may isolate under pressure. */
+    breakers,
     close: async () => {
       await service.close();
       await client?.close();

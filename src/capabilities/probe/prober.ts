@@ -262,7 +262,9 @@ export class Prober {
   async scan(req: ProbeRequest, opts: ScanOptions = {}): Promise<ProbeReport> {
     const t0 = performance.now();
     const timeoutMs = bounded(req.timeoutMs ?? this.timeoutMs, 1, MAX_TIMEOUT_MS, 'timeoutMs');
-    const concurrency = bounded(req.concurrency ?? this.maxConcurrency, 1, MAX_CONCURRENCY, 'concurrency');
+    // A request may ask for fewer connects in flight than the ceiling (probe.maxConcurrency, lowered
+    // under memory pressure), never more.
+    const concurrency = Math.min(bounded(req.concurrency ?? this.maxConcurrency, 1, MAX_CONCURRENCY, 'concurrency'), this.maxConcurrency);
     if (req.sourcePort !== undefined) bounded(req.sourcePort, 1, 65535, 'sourcePort');
     const planned = await this.plan(req.targets, req.ports);
     this.counters.scans++;

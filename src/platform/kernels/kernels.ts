@@ -108,23 +108,30 @@ export function createKernels(opts: KernelsOptions = {}): Kernels {
   const shadowEvery = Math.max(0, Math.floor(opts.shadowEvery ?? 16));
   const log = opts.log;
   const monitor = new KernelMonitor();
-  const load = opts.load ?? loadKernelModule(opts.wasmUrl);
-
+  // The module is read, compiled and instantiated at the first kernel call (or status / active),
+  // not here: an engine that never analyses a log nor scrapes its metrics carries no WASM code
+  // (~1.4 MB of RSS). A failure is logged once, then, and the JS twins serve.
+  let load: WasmLoad | undefined;
   let wasm: KernelFunctions | null = null;
   let state: KernelsStatus['wasm'] = 'unavailable';
   let reason: string | undefined;
-  if (load.ok) {
-    try {
-      wasm = createWasmKernels(load.module);
-      state = 'loaded';
-    } catch (err) {
-      state = 'failed';
-      reason = `cannot instantiate ${load.url}: ${(err as Error).message}`;
+  let loaded = false;
+  function ensureLoaded(): void {
+    loaded = true;
+    load = opts.load ?? loadKernelModule(opts.wasmUrl);
+    if (load.ok) {
+      try {
+        wasm = createWasmKernels(load.module);
+        state = 'loaded';
+      } catch (err) {
+        state = 'failed';
+        reason = `cannot instantiate ${load.url}: ${(err as Error).message}`;
+      }
+    } else {
+      reason = load.reason;
     }
-  } else {
-    reason = load.reason;
+    if (reason !== undefined) log?.warn({ reason }, 'kernels: WASM unavailable, the JS fallback serves');
   }
-  if (reason !== undefined) log?.warn({ reason }, 'kernels: WASM unavailable, the JS fallback serves');
 
   /** A WASM call threw: stop using WASM for good, say why once. */
   function disable(name: KernelName, err: unknown): void {
@@ -146,6 +153,7 @@ export function createKernels(opts: KernelsOptions = {}): Kernels {
    * closures and clock reads.
    */
   function fast(pair: { wasm: ImplCounters; js: ImplCounters }): KernelFunctions | null {
+    if (!loaded) ensureLoaded();
     if (--countdown === 0) {
       countdown = sampleEvery;
       return null;
@@ -168,6 +176,7 @@ export function createKernels(opts: KernelsOptions = {}): Kernels {
 
   /** Runs `name` on the chosen implementation; `elements` is the work size for the timings. */
   function run<R>(name: KernelName, elements: number, call: (k: KernelFunctions) => R): R {
+    if (!loaded) ensureLoaded();
     const w = wasm !== null && useWasm() ? wasm : null;
     const impl: KernelImpl = w !== null ? 'wasm' : 'js';
     const counters = monitor.of(name, impl);
@@ -342,9 +351,11 @@ export function createKernels(opts: KernelsOptions = {}): Kernels {
       return run('maskedHash', end - start, (k) => k.maskedHash(buf, start, end, seed | 0));
     },
     active() {
+      if (!loaded) ensureLoaded();
       return wasm !== null && useWasm() ? 'wasm' : 'js';
     },
     status() {
+      if (!loaded) ensureLoaded();
       return reason === undefined ? { wasm: state, active: kernels.active() } : { wasm: state, reason, active: kernels.active() };
     },
     lineScanner(capacity) {
@@ -352,7 +363,8 @@ export function createKernels(opts: KernelsOptions = {}): Kernels {
         invalid(`lineScanner: capacity must be an integer in 16..${MAX_SCANNER_BYTES}`, { kernel: 'byteOffsets', capacity });
       }
       let inner: LineScanner | null = null;
-      if (wasm !== null && useWasm() && load.ok) {
+      if (!loaded) ensureLoaded();
+      if (wasm !== null && useWasm() && load?.ok) {
         try {
           inner = createWasmLineScanner(load.module, capacity);
         } catch (err) {
@@ -383,6 +395,7 @@ export function createKernels(opts: KernelsOptions = {}): Kernels {
       };
     },
     calibrate({ n = 1000, rounds = 200 } = {}) {
+      if (!loaded) ensureLoaded();
       const a = new Float32Array(n);
       const b = new Float32Array(n);
       const bytes = new Uint8Array(n * 4);
