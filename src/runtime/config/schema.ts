@@ -1,4 +1,5 @@
-import { Type, type Static, type TObject } from '@sinclair/typebox';
+import type { Static, TObject } from '@sinclair/typebox';
+import { Type } from './schema-builder.js';
 import { alertsSection } from './sections/alerts.js';
 import { cacheSection } from './sections/cache.js';
 import { dataSection } from './sections/data.js';

@@ -1,4 +1,5 @@
-import { Type, type Static } from '@sinclair/typebox';
+import type { Static } from '@sinclair/typebox';
+import { Type } from '../schema-builder.js';
 import type { AlertRule } from '../../../platform/metrics/alerts.js';
 import type { AnomalyWatch } from '../../../platform/metrics/monitor.js';
 import { StringEnum } from '../types.js';

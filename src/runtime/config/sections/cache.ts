@@ -1,5 +1,6 @@
 import { join } from 'node:path';
-import { Type, type Static } from '@sinclair/typebox';
+import type { Static } from '@sinclair/typebox';
+import { Type } from '../schema-builder.js';
 import type { CacheOptions } from '../../../platform/cache/index.js';
 
 const ms = (def: number, min: number, max: number, description: string, live = false) =>

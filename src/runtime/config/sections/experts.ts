@@ -1,4 +1,5 @@
-import { Type, type Static } from '@sinclair/typebox';
+import type { Static } from '@sinclair/typebox';
+import { Type } from '../schema-builder.js';
 import type { CircleOptions } from '../../../capabilities/experts/circle.js';
 import type { ProviderConfig } from '../../../capabilities/experts/providers/provider.js';
 import type { ExpertsSetup } from '../../../capabilities/experts/setup.js';

@@ -1,4 +1,4 @@
-import { Type } from '@sinclair/typebox';
+import { Type } from '../schema-builder.js';
 import { StringEnum } from '../types.js';
 
 export const logSection = Type.Object(

@@ -1,4 +1,4 @@
-import { Type } from '@sinclair/typebox';
+import { Type } from '../schema-builder.js';
 
 /**
  * The log analyzer (src/capabilities/logs, README "Log analysis").

@@ -1,4 +1,5 @@
-import { Type, type Static } from '@sinclair/typebox';
+import type { Static } from '@sinclair/typebox';
+import { Type } from '../schema-builder.js';
 import { createDnsLookup, type HttpGet, type ProberOptions } from '../../../capabilities/probe/index.js';
 import type { MetricsRegistry } from '../../../platform/metrics/types.js';
 

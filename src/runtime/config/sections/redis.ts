@@ -1,4 +1,4 @@
-import { Type } from '@sinclair/typebox';
+import { Type } from '../schema-builder.js';
 
 export const redisSection = Type.Object(
   {

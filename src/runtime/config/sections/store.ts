@@ -1,4 +1,5 @@
-import { Type, type Static } from '@sinclair/typebox';
+import type { Static } from '@sinclair/typebox';
+import { Type } from '../schema-builder.js';
 import type { PostgresStoreOptions } from '../../../platform/store/postgres.js';
 import { StringEnum } from '../types.js';
 
