@@ -115,9 +115,7 @@ export function createKernels(opts: KernelsOptions = {}): Kernels {
   let wasm: KernelFunctions | null = null;
   let state: KernelsStatus['wasm'] = 'unavailable';
   let reason: string | undefined;
-  let loaded = false;
   function ensureLoaded(): void {
-    loaded = true;
     load = opts.load ?? loadKernelModule(opts.wasmUrl);
     if (load.ok) {
       try {
@@ -153,7 +151,7 @@ export function createKernels(opts: KernelsOptions = {}): Kernels {
    * closures and clock reads.
    */
   function fast(pair: { wasm: ImplCounters; js: ImplCounters }): KernelFunctions | null {
-    if (!loaded) ensureLoaded();
+    if (load === undefined) ensureLoaded();
     if (--countdown === 0) {
       countdown = sampleEvery;
       return null;
@@ -176,7 +174,7 @@ export function createKernels(opts: KernelsOptions = {}): Kernels {
 
   /** Runs `name` on the chosen implementation; `elements` is the work size for the timings. */
   function run<R>(name: KernelName, elements: number, call: (k: KernelFunctions) => R): R {
-    if (!loaded) ensureLoaded();
+    if (load === undefined) ensureLoaded();
     const w = wasm !== null && useWasm() ? wasm : null;
     const impl: KernelImpl = w !== null ? 'wasm' : 'js';
     const counters = monitor.of(name, impl);
@@ -351,11 +349,11 @@ export function createKernels(opts: KernelsOptions = {}): Kernels {
       return run('maskedHash', end - start, (k) => k.maskedHash(buf, start, end, seed | 0));
     },
     active() {
-      if (!loaded) ensureLoaded();
+      if (load === undefined) ensureLoaded();
       return wasm !== null && useWasm() ? 'wasm' : 'js';
     },
     status() {
-      if (!loaded) ensureLoaded();
+      if (load === undefined) ensureLoaded();
       return reason === undefined ? { wasm: state, active: kernels.active() } : { wasm: state, reason, active: kernels.active() };
     },
     lineScanner(capacity) {
@@ -363,7 +361,7 @@ export function createKernels(opts: KernelsOptions = {}): Kernels {
         invalid(`lineScanner: capacity must be an integer in 16..${MAX_SCANNER_BYTES}`, { kernel: 'byteOffsets', capacity });
       }
       let inner: LineScanner | null = null;
-      if (!loaded) ensureLoaded();
+      if (load === undefined) ensureLoaded();
       if (wasm !== null && useWasm() && load?.ok) {
         try {
           inner = createWasmLineScanner(load.module, capacity);
@@ -395,7 +393,7 @@ export function createKernels(opts: KernelsOptions = {}): Kernels {
       };
     },
     calibrate({ n = 1000, rounds = 200 } = {}) {
-      if (!loaded) ensureLoaded();
+      if (load === undefined) ensureLoaded();
       const a = new Float32Array(n);
       const b = new Float32Array(n);
       const bytes = new Uint8Array(n * 4);

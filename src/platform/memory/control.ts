@@ -13,7 +13,7 @@
  * Undo order (falling pressure): shed → breakers → concurrency → caches.
  */
 import { MemoryMonitor, type MemoryMonitorOptions } from './monitor.js';
-import { GcResponder, IsolateResponder, ShedResponder, ShrinkResponder, type Responder } from './responders.js';
+import { GcResponder, IsolateResponder, ShedResponder, ShrinkResponder, collectGarbage, type Responder } from './responders.js';
 import { LoadShedder } from './shedder.js';
 import { LEVEL_RANK, type Isolatable, type MemoryEvent, type PressureLevel, type Shrinkable } from './types.js';
 
@@ -71,12 +71,7 @@ export function createMemoryControl(opts: MemoryControlOptions = {}): MemoryCont
   if (opts.shed?.enabled !== false) responders.push(shed);
   const { caches: _c, gc: _g, concurrency: _k, breakers: _b, shed: _s, ...monitorOpts } = opts;
   const monitor = new MemoryMonitor({ ...monitorOpts, responders });
-  const collectNow = (): number | null => {
-    if (!gcFn) return null;
-    const before = process.memoryUsage().heapUsed;
-    gcFn();
-    return before - process.memoryUsage().heapUsed;
-  };
+  const collectNow = (): number | null => (gcFn ? collectGarbage(gcFn) : null);
   return { monitor, shedder, caches, concurrency, breakers, gc, collectNow, close: () => monitor.close() };
 }
 

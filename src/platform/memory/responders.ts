@@ -212,6 +212,13 @@ export class ShrinkResponder implements Responder {
   }
 }
 
+/** Runs `gc` once; the heap bytes it freed. */
+export function collectGarbage(gc: () => void): number {
+  const before = process.memoryUsage().heapUsed;
+  gc();
+  return before - process.memoryUsage().heapUsed;
+}
+
 /** Runs a full garbage collection, when the process was started with --expose-gc. */
 export class GcResponder implements Responder {
   readonly repeat = true;
@@ -225,10 +232,7 @@ export class GcResponder implements Responder {
   ) {}
 
   apply(): string {
-    const before = process.memoryUsage().heapUsed;
-    this.gc();
-    const freed = before - process.memoryUsage().heapUsed;
-    return `freed ${(freed / 1048576).toFixed(1)} MB`;
+    return `freed ${(collectGarbage(this.gc) / 1048576).toFixed(1)} MB`;
   }
 }
 

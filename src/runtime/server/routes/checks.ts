@@ -1,8 +1,9 @@
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import { CheckError } from '../../../capabilities/check/index.js';
 import { getCheck, listChecks } from '../../repositories/checks.js';
 import type { RouteOptions } from './index.js';
 import { findingSchema, specInput, type SpecBody } from './spec.js';
+import { disconnectSignal } from '../disconnect.js';
 
 const str = { type: 'string' } as const;
 const int = { type: 'integer' } as const;
@@ -61,14 +62,6 @@ export const checkReportSchema = {
   },
   required: ['id', 'file', 'format', 'startedAt', 'durationMs', 'ok', 'valid', 'findings', 'services', 'summary'],
 } as const;
-
-function disconnectSignal(reply: FastifyReply): AbortSignal {
-  const controller = new AbortController();
-  reply.raw.once('close', () => {
-    if (!reply.raw.writableEnded) controller.abort();
-  });
-  return controller.signal;
-}
 
 export default async function checkRoutes(app: FastifyInstance, { engine }: RouteOptions): Promise<void> {
   app.addSchema(checkReportSchema);

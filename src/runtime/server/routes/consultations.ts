@@ -1,9 +1,10 @@
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import { ExpertsError } from '../../../capabilities/experts/errors.js';
 import type { ConsultRequest } from '../../../capabilities/experts/service.js';
 import { REQUEST_LIMITS } from '../../../capabilities/experts/service.js';
 import { listConsultations } from '../../repositories/consultations.js';
 import type { RouteOptions } from './index.js';
+import { disconnectSignal } from '../disconnect.js';
 
 const str = { type: 'string' } as const;
 const strings = { type: 'array', items: str } as const;
@@ -97,15 +98,6 @@ const runningSchema = {
 } as const;
 
 type Body = ConsultRequest & { wait?: boolean };
-
-/** Aborted when the client goes away before the answer is written. */
-function disconnectSignal(reply: FastifyReply): AbortSignal {
-  const controller = new AbortController();
-  reply.raw.once('close', () => {
-    if (!reply.raw.writableEnded) controller.abort();
-  });
-  return controller.signal;
-}
 
 export default async function consultationRoutes(app: FastifyInstance, { engine }: RouteOptions): Promise<void> {
   app.addSchema(consultationSchema);

@@ -1,7 +1,8 @@
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import { LOG_FORMATS, LOG_LEVELS } from '../../../capabilities/logs/index.js';
 import type { LogReport } from '../../../capabilities/logs/index.js';
 import type { RouteOptions } from './index.js';
+import { disconnectSignal } from '../disconnect.js';
 
 const int = { type: 'integer' } as const;
 const num = { type: 'number' } as const;
@@ -76,15 +77,6 @@ interface Body {
   mode?: 'full' | 'levels';
   top?: number;
   year?: number;
-}
-
-/** Aborted when the client goes away before the report is written. */
-function disconnectSignal(reply: FastifyReply): AbortSignal {
-  const controller = new AbortController();
-  reply.raw.once('close', () => {
-    if (!reply.raw.writableEnded) controller.abort();
-  });
-  return controller.signal;
 }
 
 export default async function logRoutes(app: FastifyInstance, { engine }: RouteOptions): Promise<void> {

@@ -1,7 +1,8 @@
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import { ProbeError, type ProbeRequest } from '../../../capabilities/probe/index.js';
 import { getProbe, listProbes } from '../../repositories/probes.js';
 import type { RouteOptions } from './index.js';
+import { disconnectSignal } from '../disconnect.js';
 
 const str = { type: 'string' } as const;
 const int = { type: 'integer' } as const;
@@ -39,14 +40,6 @@ interface Body {
   banner?: boolean;
   http?: { path: string };
   fresh?: boolean;
-}
-
-function disconnectSignal(reply: FastifyReply): AbortSignal {
-  const controller = new AbortController();
-  reply.raw.once('close', () => {
-    if (!reply.raw.writableEnded) controller.abort();
-  });
-  return controller.signal;
 }
 
 export default async function probeRoutes(app: FastifyInstance, { engine }: RouteOptions): Promise<void> {
