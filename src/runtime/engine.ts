@@ -231,7 +231,14 @@ export async function createEngine(opts: EngineOptions = {}): Promise<Engine> {
     }
 
     // Memory first: the parts built after it register their caches, limits and breakers with it.
-    const memory = createMemoryControl(memoryOptions(loaded.config.memory));
+    flags.register({
+      name: 'memory.idleTrim',
+      default: true,
+      description: 'Once the server idles, one scavenge lets V8 shrink the young generation it grew under load (~30 MB of RSS).',
+      fallback: 'The young generation keeps its grown size until V8 shrinks it on its own.',
+    });
+    const memoryOpts = memoryOptions(loaded.config.memory);
+    const memory = createMemoryControl({ ...memoryOpts, idleTrim: { ...memoryOpts.idleTrim, enabled: flags.reader('memory.idleTrim') } });
     engine.memory = memory;
     registerMemoryMetrics(metrics, memory.monitor, memory.shedder);
     const memoryCfg = loaded.config.memory;

@@ -12,6 +12,7 @@
  * Engage order (rising pressure): caches → gc → concurrency → breakers → shed.
  * Undo order (falling pressure): shed → breakers → concurrency → caches.
  */
+import { IdleTrimmer, type GcFunction, type IdleTrimOptions } from './idle-trim.js';
 import { MemoryMonitor, type MemoryMonitorOptions } from './monitor.js';
 import { GcResponder, IsolateResponder, ShedResponder, ShrinkResponder, collectGarbage, type Responder } from './responders.js';
 import { LoadShedder } from './shedder.js';
@@ -24,7 +25,7 @@ export interface ResponderOptions {
   cooldownMs?: number;
 }
 
-export interface MemoryControlOptions extends Omit<MemoryMonitorOptions, 'responders'> {
+export interface MemoryControlOptions extends Omit<MemoryMonitorOptions, 'responders' | 'idleTrim'> {
   caches?: ResponderOptions & { fractions?: Partial<Record<PressureLevel, number>> };
   gc?: ResponderOptions & {
     /** The collector to call; `globalThis.gc` (node --expose-gc) by default. Without one, no GC responder. */
@@ -33,6 +34,8 @@ export interface MemoryControlOptions extends Omit<MemoryMonitorOptions, 'respon
   concurrency?: ResponderOptions & { fractions?: Partial<Record<PressureLevel, number>> };
   breakers?: ResponderOptions;
   shed?: ResponderOptions & { allFrom?: PressureLevel; retryAfterSeconds?: number };
+  /** Give the young generation back once idle (needs the exposed collector); on by default. */
+  idleTrim?: IdleTrimOptions & { on?: boolean };
 }
 
 export interface MemoryControl {
@@ -58,7 +61,8 @@ export interface MemoryControl {
 export function createMemoryControl(opts: MemoryControlOptions = {}): MemoryControl {
   const shedder = new LoadShedder({ retryAfterSeconds: opts.shed?.retryAfterSeconds ?? 5 });
   const caches = new ShrinkResponder('cache.shrink', opts.caches?.level ?? 'moderate', opts.caches?.fractions ?? { moderate: 0.5, high: 0.25, critical: 0.1 }, opts.caches?.cooldownMs ?? 30_000);
-  const gcFn = opts.gc?.fn ?? (globalThis as { gc?: () => void }).gc;
+  const exposed = (globalThis as { gc?: GcFunction }).gc;
+  const gcFn = opts.gc?.fn ?? exposed;
   const gc = gcFn && opts.gc?.enabled !== false ? new GcResponder(gcFn, opts.gc?.level ?? 'high', opts.gc?.cooldownMs ?? 10_000) : null;
   const concurrency = new ShrinkResponder('concurrency.limit', opts.concurrency?.level ?? 'high', opts.concurrency?.fractions ?? { high: 0.5, critical: 0.25 }, opts.concurrency?.cooldownMs ?? 15_000);
   const breakers = new IsolateResponder(opts.breakers?.level ?? 'high', opts.breakers?.cooldownMs ?? 30_000);
@@ -69,8 +73,9 @@ export function createMemoryControl(opts: MemoryControlOptions = {}): MemoryCont
   if (opts.concurrency?.enabled !== false) responders.push(concurrency);
   if (opts.breakers?.enabled !== false) responders.push(breakers);
   if (opts.shed?.enabled !== false) responders.push(shed);
-  const { caches: _c, gc: _g, concurrency: _k, breakers: _b, shed: _s, ...monitorOpts } = opts;
-  const monitor = new MemoryMonitor({ ...monitorOpts, responders });
+  const { caches: _c, gc: _g, concurrency: _k, breakers: _b, shed: _s, idleTrim: trimOpts, ...monitorOpts } = opts;
+  const idleTrim = exposed && trimOpts?.on !== false ? new IdleTrimmer(exposed, trimOpts) : undefined;
+  const monitor = new MemoryMonitor({ ...monitorOpts, responders, ...(idleTrim ? { idleTrim } : {}) });
   const collectNow = (): number | null => (gcFn ? collectGarbage(gcFn) : null);
   return { monitor, shedder, caches, concurrency, breakers, gc, collectNow, close: () => monitor.close() };
 }
@@ -99,7 +104,7 @@ export function breakerIsolator(breaker: { isolate(): void; reset(): void }): Is
 }
 
 /** How to log a monitor event: severity, message and plain fields (the engine hands them to its logger). */
-export function describeEvent(e: MemoryEvent): { severity: 'info' | 'warn'; message: string; fields: Record<string, unknown> } {
+export function describeEvent(e: MemoryEvent): { severity: 'debug' | 'info' | 'warn'; message: string; fields: Record<string, unknown> } {
   switch (e.type) {
     case 'level': {
       const rising = LEVEL_RANK[e.to] > LEVEL_RANK[e.from];
@@ -113,6 +118,8 @@ export function describeEvent(e: MemoryEvent): { severity: 'info' | 'warn'; mess
         : { severity: e.state === 'firing' ? 'warn' : 'info', message: `alert ${e.name} ${e.state}`, fields: { alert: e.name, state: e.state, timeToCriticalS: e.timeToCriticalMs === null ? null : Math.round(e.timeToCriticalMs / 1000) } };
     case 'error':
       return { severity: 'warn', message: `memory monitor: ${e.source} failed`, fields: { source: e.source, err: e.message } };
+    case 'trim':
+      return { severity: 'debug', message: 'idle: young generation trimmed', fields: { beforeMb: round(e.beforeBytes / 1048576), afterMb: round(e.afterBytes / 1048576) } };
   }
 }
 

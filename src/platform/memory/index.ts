@@ -1,5 +1,6 @@
 export { breakerIsolator, createMemoryControl, describeEvent, limitShrinker, type MemoryControl, type MemoryControlOptions, type ResponderOptions } from './control.js';
 export { MemoryError, type MemoryErrorCode } from './errors.js';
+export { IdleTrimmer, youngGenerationBytes, type GcFunction, type IdleTrimOptions, type TrimResult } from './idle-trim.js';
 export { LeakDetector, type LeakOptions } from './leak.js';
 export { MEMORY_KPIS, registerMemoryKpis, registerMemoryMetrics, type KpiSink } from './metrics.js';
 export { MemoryMonitor, type MemoryListener, type MemoryMonitorOptions } from './monitor.js';

@@ -48,6 +48,11 @@ export function registerMemoryMetrics(registry: MetricsRegistry, monitor: Memory
   });
   registry.gaugeCallback({ name: 'code_eventloop_delay_p99_ms', help: 'Event-loop delay p99 over the last sampling interval', collect: () => sample()?.eventLoop.delayP99Ms ?? 0 });
   registry.gaugeCallback({ name: 'code_eventloop_utilization', help: 'Event-loop utilisation over the last sampling interval, 0..1', collect: () => sample()?.eventLoop.utilization ?? 0 });
+  registry.gaugeCallback({ name: 'code_memory_young_generation_bytes', help: 'V8 young generation committed at the last sample (grows under load, trimmed when idle)', collect: () => sample()?.youngCommitted ?? 0 });
+  const trims = registry.counter({ name: 'code_memory_idle_trims_total', help: 'Scavenges run by the idle trimmer to give the young generation back' });
+  monitor.on((e) => {
+    if (e.type === 'trim') trims.inc();
+  });
   const actions = registry.counter({ name: 'code_memory_actions_total', help: 'Memory responder actions', labelNames: ['responder', 'action'] });
   let last: ActionRecord | null = null;
   monitor.on((e) => {

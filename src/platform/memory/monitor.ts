@@ -13,6 +13,7 @@
 import { PerformanceObserver } from 'node:perf_hooks';
 import v8 from 'node:v8';
 import { MemoryError } from './errors.js';
+import type { IdleTrimmer } from './idle-trim.js';
 import { LeakDetector, type LeakOptions } from './leak.js';
 import { DEFAULT_THRESHOLDS, PressureTracker, computeRatios, type Thresholds } from './pressure.js';
 import { TrendPredictor, type PredictorOptions } from './predictor.js';
@@ -42,6 +43,8 @@ export interface MemoryMonitorOptions {
   sampler?: MemorySampler | SamplerOptions;
   /** Read the heap after each GC for leak detection (default true). */
   observeGc?: boolean;
+  /** Shown each sample: gives the young generation back once the process idles (none by default). */
+  idleTrim?: IdleTrimmer;
   /** Epoch-ms clock (tests drive it). */
   now?: () => number;
 }
@@ -69,6 +72,7 @@ export class MemoryMonitor {
   private readonly responders: ResponderSet;
   private readonly listeners = new Set<MemoryListener>();
   private readonly gcObserver: PerformanceObserver | null = null;
+  private readonly idleTrim: IdleTrimmer | null;
   private timer: NodeJS.Timeout | null = null;
   private running = false;
   private closed = false;
@@ -102,6 +106,7 @@ export class MemoryMonitor {
     this.predictor = new TrendPredictor({ windowMs: opts.predictor?.windowMs ?? 60_000, minSamples: opts.predictor?.minSamples ?? 10 });
     this.leak = new LeakDetector({ windowMs: 300_000, windows: 3, minGrowthMbPerHour: 10, ...opts.leak });
     this.now = opts.now ?? Date.now;
+    this.idleTrim = opts.idleTrim ?? null;
     this.responders = new ResponderSet(
       opts.responders ?? [],
       (record) => {
@@ -230,6 +235,8 @@ export class MemoryMonitor {
     const prediction = this.predictor.predict(sample.at, this.tracker.thresholds.critical);
     this.last = { sample, ratio: r.ratio, dimension: r.dimension, ratios: r.ratios, effectiveLimitBytes: r.effectiveLimitBytes, timeToCriticalMs: prediction.timeToCriticalMs };
     this.observeLeak(sample.at, sample.heapUsed);
+    const trim = this.idleTrim?.observe(sample);
+    if (trim) this.emit({ type: 'trim', ...trim, at: sample.at });
     if (level !== from) this.emit({ type: 'level', from, to: level, ratio: r.ratio, dimension: r.dimension, at: sample.at });
     const ttc = prediction.timeToCriticalMs;
     const soon = ttc !== null && ttc < this.warnBelowMs;

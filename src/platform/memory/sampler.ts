@@ -64,8 +64,12 @@ export class MemorySampler {
     const heap = v8.getHeapStatistics();
     let oldUsed = 0;
     let oldCommitted = 0;
+    let youngCommitted = 0;
     for (const space of v8.getHeapSpaceStatistics()) {
-      if (space.space_name.startsWith('new_')) continue;
+      if (space.space_name.startsWith('new_')) {
+        youngCommitted += space.space_size;
+        continue;
+      }
       oldUsed += space.space_used_size;
       oldCommitted += space.space_size;
     }
@@ -78,6 +82,7 @@ export class MemorySampler {
       oldUsed,
       oldCommitted,
       oldLimit: this.oldLimit,
+      youngCommitted,
       external: mem.external,
       arrayBuffers: mem.arrayBuffers,
       cgroup: this.readCgroup(),

@@ -69,6 +69,8 @@ export interface MemorySample {
   oldCommitted: number;
   /** The old-generation limit, derived from heap_size_limit and the V8 flags. */
   oldLimit: number;
+  /** Bytes committed to the young generation (semi-spaces and new large objects): grows under load, trimmed when idle. */
+  youngCommitted: number;
   external: number;
   arrayBuffers: number;
   cgroup: CgroupReading | null;
@@ -108,7 +110,9 @@ export type MemoryEvent =
   | ({ type: 'action' } & ActionRecord)
   | { type: 'alert'; name: 'memory.critical-soon'; state: 'firing' | 'resolved'; timeToCriticalMs: number | null; at: number }
   | { type: 'alert'; name: 'memory.leak'; state: 'firing' | 'resolved'; growthMbPerHour: number; at: number }
-  | { type: 'error'; source: string; message: string; at: number };
+  | { type: 'error'; source: string; message: string; at: number }
+  /** The idle trimmer ran a scavenge (src/platform/memory/idle-trim.ts); sizes of the young generation around it. */
+  | { type: 'trim'; beforeBytes: number; afterBytes: number; at: number };
 
 /** A plain snapshot of the monitor, for /v1/kpis, the dashboard and the CLI. */
 export interface MemorySnapshot {

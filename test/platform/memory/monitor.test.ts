@@ -163,8 +163,10 @@ describe('MemoryMonitor on a synthetic cgroup', () => {
       { type: 'alert', name: 'memory.leak', state: 'firing', growthMbPerHour: 12.3456, at: 0 },
       { type: 'alert', name: 'memory.critical-soon', state: 'resolved', timeToCriticalMs: null, at: 0 },
       { type: 'error', source: 'meminfo', message: 'bad', at: 0 },
+      { type: 'trim', beforeBytes: 32 * 1048576, afterBytes: 2 * 1048576, at: 0 },
     ] as MemoryEvent[]).map(describeEvent);
-    assert.deepEqual(lines.map((l) => l.severity), ['warn', 'info', 'info', 'warn', 'info', 'warn']);
+    assert.deepEqual(lines.map((l) => l.severity), ['warn', 'info', 'info', 'warn', 'info', 'warn', 'debug']);
+    assert.deepEqual(lines[6]!.fields, { beforeMb: 32, afterMb: 2 });
     assert.equal(lines[0]!.message, 'memory pressure normal → high');
     assert.equal(lines[3]!.fields.growthMbPerHour, 12.346);
   });

@@ -17,6 +17,7 @@ function sample(over: Partial<MemorySample> = {}): MemorySample {
     oldUsed: 40 * MiB,
     oldCommitted: 40 * MiB,
     oldLimit: 2048 * MiB,
+    youngCommitted: 2 * MiB,
     external: 1 * MiB,
     arrayBuffers: 0,
     cgroup: null,

@@ -11,7 +11,7 @@ import { getJson, post, sleep, startChild } from './_child/harness.js';
 import { HEAP_MB, LOAD, MEMORY, load } from './_child/load.js';
 
 const kinds = (events: Array<{ event: MemoryEvent }>): string[] =>
-  events.map(({ event: e }) => (e.type === 'level' ? `level:${e.to}` : e.type === 'action' ? `${e.responder}:${e.action}` : e.type === 'alert' ? `${e.name}:${e.state}` : `error:${e.source}`));
+  events.map(({ event: e }) => (e.type === 'level' ? `level:${e.to}` : e.type === 'action' ? `${e.responder}:${e.action}` : e.type === 'alert' ? `${e.name}:${e.state}` : e.type === 'trim' ? 'trim' : `error:${e.source}`));
 
 test('under real pressure the engine sheds with 503 + Retry-After instead of dying, and recovers', async (t) => {
   const child = await startChild({ heapMb: HEAP_MB, exposeGc: true, memory: MEMORY });

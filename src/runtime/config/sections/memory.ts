@@ -95,6 +95,14 @@ export const memorySection = Type.Object(
       },
       'Responder: load shedding in the server.',
     ),
+    idleTrim: group(
+      {
+        enabled: Type.Boolean({ default: true, description: 'Give the V8 young generation (up to 32 MiB, grown under load) back once the process idles; needs --expose-gc, as npm start runs it. Flag memory.idleTrim turns it off at run time.' }),
+        afterMs: Type.Integer({ default: 6000, minimum: 1000, maximum: 3_600_000, description: 'Idle time before the trim (V8 shrinks only after 5 s of low allocation).' }),
+        maxUtilization: Type.Number({ default: 0.05, exclusiveMinimum: 0, maximum: 1, description: 'Event-loop utilisation under which a sample counts as idle.' }),
+      },
+      'Idle trim of the young generation (src/platform/memory/idle-trim.ts).',
+    ),
     sources: group(
       {
         cgroupV2Root: Type.String({ default: '/sys/fs/cgroup', minLength: 1, description: 'Mount point of the cgroup v2 hierarchy.' }),
@@ -126,6 +134,7 @@ export function memoryOptions(cfg: MemorySettings): MemoryControlOptions {
     gc: cfg.gc,
     concurrency: { enabled: cfg.concurrency.enabled, level: cfg.concurrency.level, fractions: { high: cfg.concurrency.high, critical: cfg.concurrency.critical }, cooldownMs: cfg.concurrency.cooldownMs },
     breakers: cfg.breakers,
+    idleTrim: { on: cfg.idleTrim.enabled, afterMs: cfg.idleTrim.afterMs, maxUtilization: cfg.idleTrim.maxUtilization },
     shed: { enabled: cfg.shed.enabled, level: cfg.shed.level, allFrom: cfg.shed.allFrom, cooldownMs: cfg.shed.cooldownMs, retryAfterSeconds: cfg.shed.retryAfterSeconds },
   };
 }
