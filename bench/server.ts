@@ -28,6 +28,9 @@ const spawnedAt = performance.now();
 const start = npmStartCommand(root.replace(/\/$/, ''));
 const ours = await startChild(process.execPath, start.nodeArgs, /Server listening at (http:\/\/[\d.:]+)/, { cwd: work, env: { ...env, ...start.env, CODE_LOG_LEVEL: 'info' } });
 const bare = await startChild(process.execPath, [join(root, 'bench/_bare-fastify.mjs')], /BARE listening on (http:\/\/[\d.:]+)/, { cwd: root });
+// The same server with process.nextTick left unprimed (src/runtime/prime-ticks.ts), for the ratio.
+const unprimedWork = mkdtempSync(join(tmpdir(), 'code-bench-server-unprimed-'));
+const unprimed = await startChild(process.execPath, start.nodeArgs, /Server listening at (http:\/\/[\d.:]+)/, { cwd: unprimedWork, env: { ...env, ...start.env, CODE_LOG_LEVEL: 'info', CODE_PRIME_TICKS: '0' } });
 const oursUrl = ours.match[1]!;
 const startupMs = performance.now() - spawnedAt; // spawn → listening (the /health route is registered before listen)
 const bareUrl = bare.match[1]!;
@@ -47,21 +50,28 @@ try {
     if (result.non2xx > 0 || result.errors > 0) throw new Error(`${url}: ${result.non2xx} non-2xx, ${result.errors} errors`);
     return result.requests.average;
   };
-  await run(oursUrl); // warm-up of both, not counted
+  const unprimedUrl = unprimed.match[1]!;
+  for (const url of [bareUrl, oursUrl, unprimedUrl]) await run(url); // warm-up, not counted
   const oursRps: number[] = [];
   const bareRps: number[] = [];
+  const unprimedRps: number[] = [];
   for (let i = 0; i < rounds; i++) {
     bareRps.push(await run(bareUrl));
     oursRps.push(await run(oursUrl));
+    unprimedRps.push(await run(unprimedUrl));
   }
   const o = median(oursRps);
   const b = median(bareRps);
+  const u = median(unprimedRps);
   emit({ bench: 'server.health', ours_ops: round(o), peer: 'limit:bare-fastify', peer_ops: round(b), ratio: round(o / b, 3), connections: 100, seconds, rounds });
+  emit({ bench: 'server.health.unprimed', ours_ops: round(u), peer: 'limit:bare-fastify', peer_ops: round(b), ratio: round(u / b, 3), primed_vs_unprimed: round(o / u, 3), note: 'CODE_PRIME_TICKS=0' });
   const loadedRss = rssMb(ours.child.pid!);
   await sleep(IDLE_MS);
   emit({ bench: 'server.idle_rss_after_load', rss_mb: round(rssMb(ours.child.pid!), 1), idle_s: IDLE_MS / 1000, rss_at_load_end_mb: round(loadedRss, 1), peer_rss_mb: round(rssMb(bare.child.pid!), 1) });
 } finally {
   await stopChild(ours.child);
   await stopChild(bare.child);
+  await stopChild(unprimed.child);
   rmSync(work, { recursive: true, force: true });
+  rmSync(unprimedWork, { recursive: true, force: true });
 }
