@@ -436,7 +436,7 @@ function tailIs(p: usize, s: i32, word: string, m: u32): bool {
 }
 
 /** 1..12 for a three-letter month abbreviation in any case, else 0. */
-function monthOf(a: u32, b: u32, c: u32): i32 {
+@inline function monthOf(a: u32, b: u32, c: u32): i32 {
   const w = ((a & 0xdf) << 16) | ((b & 0xdf) << 8) | (c & 0xdf);
   if (w == 0x4a414e) return 1;
   if (w == 0x464542) return 2;
@@ -723,15 +723,29 @@ const SYSLOG_LEVEL: usize = memory.data<u8>([0, 0, 0, 1, 2, 3, 3, 4]);
   const sec = num(b, p + 13, 2);
   if (!(d >= 1 && d <= 31) || h < 0 || mi < 0 || sec < 0 || at(b, p + 9) != 58 || at(b, p + 12) != 58 || at(b, p + 6) != 32) return plain(b, s, e);
   if (h > 23 || mi > 59 || sec > 60) return plain(b, s, e);
-  let q = p + 16;
-  while (q < e && at(b, q) != 32) q++;
+  let q = findByte(b, p + 16, e, 32);
   const limit = min(e, q + 96);
-  let r = q + 1;
-  while (r < limit && !(at(b, r) == 58 && (r + 1 == e || at(b, r + 1) == 32))) r++;
+  const r = colonSpace(b, q + 1, limit, e);
   q = r < limit ? r + 1 : q;
   while (q < e && at(b, q) == 32) q++;
-  levelScan(b, q, e, 1);
+  const quick = at(b, q - 1) == 32 ? quickLevel(b, q - 1, e) : -1;
+  if (quick >= 0) lvl = quick;
+  else levelScanV(b, q, e, 1);
   return F_SYSLOG;
+}
+
+/** The first r in [r, limit) with b[r] == ':' followed by a space or the line end e, else limit. */
+function colonSpace(b: usize, r: i32, limit: i32, e: i32): i32 {
+  const colon = i8x16.splat(58);
+  const space = i8x16.splat(32);
+  for (; r < limit; r += 16) {
+    let m = i8x16.bitmask(i8x16.eq(v128.load(b + <usize>r), colon)) & i8x16.bitmask(i8x16.eq(v128.load(b + <usize>r, 1), space));
+    const last = e - 1 - r; // the line's last byte: a colon there ends the tag too
+    if (last >= 0 && last < 16 && at(b, e - 1) == 58) m |= 1 << last;
+    if (limit - r < 16) m &= (1 << (limit - r)) - 1;
+    if (m != 0) return r + <i32>ctz(m);
+  }
+  return limit;
 }
 
 /**
@@ -739,7 +753,7 @@ const SYSLOG_LEVEL: usize = memory.data<u8>([0, 0, 0, 1, 2, 3, 3, 4]);
  * `while (p < e && b[p] != '"') p += b[p] == '\\' ? 2 : 1`, 16 bytes at a time (a backslash skips
  * the byte after it). Returns the same p: the closing quote, or >= e.
  */
-function stringEnd(b: usize, p: i32, e: i32): i32 {
+@inline function stringEnd(b: usize, p: i32, e: i32): i32 {
   const quote = i8x16.splat(34);
   const slash = i8x16.splat(92);
   while (p < e) {
@@ -765,7 +779,7 @@ function stringEnd(b: usize, p: i32, e: i32): i32 {
 }
 
 /** Is b[s, s+len) one of the level keys: lvl level severity loglevel log.level? */
-function levelKey(b: usize, s: i32, len: i32): bool {
+@inline function levelKey(b: usize, s: i32, len: i32): bool {
   if (len == 3) return at(b, s) == 108 && at(b, s + 1) == 118 && at(b, s + 2) == 108; // lvl
   if (len == 5) return tailIs(b, s, 'level', 0xff);
   if (len == 8) return tailIs(b, s, 'severity', 0xff) || tailIs(b, s, 'loglevel', 0xff);
