@@ -1,6 +1,7 @@
 // analyzeLogs(paths, opts): the entry point for the CLI, the HTTP route and the check flow.
-// Streaming with bounded memory: one chunk buffer (chunkBytes, default 1 MiB) from a line scanner,
-// the bounded maps of the accumulator, nothing that grows with the input.
+// Streaming with bounded memory: one chunk buffer (chunkBytes, default 1 MiB) from a line scanner
+// (two when level counting reads files into WASM memory), the bounded maps of the accumulator,
+// nothing that grows with the input.
 import { open } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { createGunzip } from 'node:zlib';
