@@ -1,6 +1,7 @@
 // analyzeLogs(paths, opts): the entry point for the CLI, the HTTP route and the check flow.
-// Streaming with bounded memory: one chunk buffer (chunkBytes, default 1 MiB) from a line scanner,
-// the bounded maps of the accumulator, nothing that grows with the input.
+// Streaming with bounded memory: one chunk buffer (chunkBytes, default 1 MiB) from a line scanner
+// (two when level counting reads files into WASM memory), the bounded maps of the accumulator,
+// nothing that grows with the input.
 import { open } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { createGunzip } from 'node:zlib';
@@ -27,37 +28,103 @@ function intOption(name: string, value: number | undefined, def: number, min: nu
   return value;
 }
 
-/** Moves lines from a scanner's buffer into the accumulator, carrying the partial last line. */
+/** Where a read goes: buf[off, off + len). */
+interface ReadTarget {
+  buf: Buffer;
+  off: number;
+  len: number;
+}
+
+/**
+ * Moves lines from a scanner's buffer into the accumulator, carrying the partial last line.
+ *
+ * Level counting on WASM scanners reads files with no copy: two scanners take turns, the next read
+ * lands in one's buffer (at `reserve`) while the other's is counted, and only the partial line carried
+ * from one to the other is copied in front of the new bytes. Windows never exceed `capacity`, so a
+ * line longer than chunkBytes is cut exactly as when bytes are pushed.
+ */
 class LineFeeder {
+  /** Length and start of the partial line carried into the next window (in `scanner.buffer`). */
   private carry = 0;
+  private cs = 0;
   /** Inside a line longer than the buffer: drop bytes up to its end. */
   private skipping = false;
   readonly capacity: number;
+  /** The scanner whose buffer holds the carry (and which push() fills). */
+  private scanner: LineScanner;
 
   /** Level counting on a WASM scanner: ISO lines are counted by its level pass, the rest here. */
   private readonly wasmLevels: boolean;
+  /** Zero-copy file reads (level counting, two WASM scanners): room kept in front of each read. */
+  private readonly reserve: number;
+  /** Read targets for files: the two scanners' buffers (zero-copy) or two plain buffers. */
+  private readonly targets: ReadTarget[] = [];
+  /** A read whose carry did not fit in `reserve` waits here, to be pushed (copied) instead. */
+  private spill: Buffer | undefined;
+  private spilled = false;
 
   constructor(
-    readonly scanner: LineScanner,
+    private readonly scanners: readonly LineScanner[],
     private readonly acc: LogAccumulator,
     mode: 'full' | 'levels',
   ) {
-    this.capacity = scanner.buffer.length;
-    this.wasmLevels = mode === 'levels' && scanner.levels !== undefined;
+    this.scanner = scanners[0]!;
+    this.capacity = this.scanner.buffer.length;
+    this.wasmLevels = mode === 'levels' && this.scanner.levels !== undefined;
+    this.reserve = scanners.length === 2 && this.wasmLevels && scanners[1]!.levels !== undefined ? Math.min(1 << 16, this.capacity >> 2) : 0;
   }
 
-  /** Where the next bytes go, and how many fit. */
-  get offset(): number {
-    return this.carry;
+  /** Where file read number `slot` (0 or 1, alternating) goes. */
+  target(slot: number): ReadTarget {
+    let t = this.targets[slot];
+    if (t === undefined) {
+      t = this.reserve > 0
+        ? { buf: this.scanners[slot]!.buffer, off: this.reserve, len: this.capacity - this.reserve }
+        : { buf: Buffer.allocUnsafe(this.capacity), off: 0, len: this.capacity };
+      this.targets[slot] = t;
+    }
+    return t;
   }
 
-  get room(): number {
-    return this.capacity - this.carry;
+  /**
+   * `n` bytes were read into target(slot): puts the carried partial line in front of them. Call it
+   * before starting the next read, which may overwrite the buffer the carry is in.
+   */
+  arrived(slot: number, n: number): void {
+    if (this.reserve === 0) return;
+    const next = this.scanners[slot]!;
+    const r = this.reserve;
+    const c = this.carry;
+    this.spilled = c > r;
+    if (this.spilled) {
+      // a long partial line: fall back to pushing, as from a stream
+      this.spill ??= Buffer.allocUnsafe(this.capacity - r);
+      next.buffer.copy(this.spill, 0, r, r + n);
+      if (c > 0) this.scanner.buffer.copy(next.buffer, 0, this.cs, this.cs + c);
+      this.cs = 0;
+    } else {
+      if (c > 0) this.scanner.buffer.copy(next.buffer, r - c, this.cs, this.cs + c);
+      this.cs = r - c;
+    }
+    this.scanner = next;
   }
 
-  /** `n` bytes were written at buffer[offset]: analyse every complete line. */
-  commit(n: number): void {
-    if (this.wasmLevels) return this.commitLevels(n);
+  /** Analyses what arrived(slot, n) made ready. */
+  process(slot: number, n: number): void {
+    const t = this.target(slot);
+    if (this.reserve === 0) this.push(t.buf.subarray(0, n));
+    else if (this.spilled) this.push(this.spill!.subarray(0, n));
+    else this.commitLevels(this.cs, this.reserve + n);
+  }
+
+  /** `n` bytes were written at buffer[carry] (the carry at 0): analyse every complete line. */
+  private commit(n: number): void {
+    if (this.wasmLevels) {
+      this.commitLevels(0, this.carry + n);
+      if (this.carry > 0 && this.cs > 0) this.scanner.buffer.copyWithin(0, this.cs, this.cs + this.carry);
+      this.cs = 0;
+      return;
+    }
     const len = this.carry + n;
     const buf = this.scanner.buffer;
     const count = this.scanner.scan(len);
@@ -86,14 +153,16 @@ class LineFeeder {
     if (this.carry > 0 && s > 0) buf.copyWithin(0, s, len);
   }
 
-  /** Level counting on a WASM scanner: one call splits and classifies the whole chunk. */
-  private commitLevels(n: number): void {
-    const len = this.carry + n;
+  /**
+   * Level counting on a WASM scanner: one call splits and classifies the window buffer[w0, end), at
+   * most `capacity` bytes; the partial last line stays where it is (cs, carry).
+   */
+  private commitLevels(w0: number, end: number): void {
     const buf = this.scanner.buffer;
-    let s = 0;
+    let s = w0;
     if (this.skipping) {
-      const nl = buf.subarray(0, len).indexOf(10);
-      if (nl < 0) {
+      const nl = buf.indexOf(10, w0);
+      if (nl < 0 || nl >= end) {
         this.carry = 0;
         return;
       }
@@ -101,25 +170,25 @@ class LineFeeder {
       this.skipping = false;
     }
     const counts = this.scanner.levelCounts!;
-    this.scanner.levels!(s, len);
+    this.scanner.levels!(s, end);
     this.acc.addLevelCounts(counts);
     s = counts[17]!;
-    if (s === 0 && len === this.capacity) {
-      this.acc.single(buf, 0, len);
+    if (s === w0 && end - w0 === this.capacity) {
+      this.acc.single(buf, w0, end);
       this.acc.truncated++;
       this.skipping = true;
       this.carry = 0;
       return;
     }
-    this.carry = len - s;
-    if (this.carry > 0 && s > 0) buf.copyWithin(0, s, len);
+    this.carry = end - s;
+    this.cs = s;
   }
 
   /** Copies a chunk from a stream in, committing as the buffer fills. */
   push(chunk: Uint8Array): void {
     let at = 0;
     while (at < chunk.length) {
-      const n = Math.min(this.room, chunk.length - at);
+      const n = Math.min(this.capacity - this.carry, chunk.length - at);
       this.scanner.buffer.set(chunk.subarray(at, at + n), this.carry);
       at += n;
       this.commit(n);
@@ -128,8 +197,9 @@ class LineFeeder {
 
   /** End of input: the last line may lack its '\n'. */
   end(): void {
-    if (this.carry > 0 && !this.skipping) this.acc.single(this.scanner.buffer, 0, this.carry);
+    if (this.carry > 0 && !this.skipping) this.acc.single(this.scanner.buffer, this.cs, this.cs + this.carry);
     this.carry = 0;
+    this.cs = 0;
     this.skipping = false;
   }
 }
@@ -164,12 +234,11 @@ async function readFile(path: string, feeder: LineFeeder, signal: AbortSignal | 
       }
       return { bytes, gzip: true };
     }
-    // Two read buffers: the next read is in flight (on libuv's thread pool) while this chunk is
-    // copied into the scanner and analysed. Reading straight into the scanner's buffer would leave
-    // this thread idle during every read.
-    const bufs = [Buffer.allocUnsafe(feeder.capacity), Buffer.allocUnsafe(feeder.capacity)];
+    // Two read targets: the next read is in flight (on libuv's thread pool) while this chunk is
+    // analysed. Reading into the buffer being analysed would leave this thread idle during every read.
     let which = 0;
-    let pending: Promise<{ bytesRead: number }> | undefined = fh.read(bufs[0]!, 0, feeder.capacity, null);
+    const first = feeder.target(0);
+    let pending: Promise<{ bytesRead: number }> | undefined = fh.read(first.buf, first.off, first.len, null);
     let bytes = 0;
     try {
       for (;;) {
@@ -177,11 +246,13 @@ async function readFile(path: string, feeder: LineFeeder, signal: AbortSignal | 
         pending = undefined;
         if (bytesRead === 0) break;
         aborted(signal);
-        const current = bufs[which]!;
+        const slot = which;
         which ^= 1;
-        pending = fh.read(bufs[which]!, 0, feeder.capacity, null);
+        feeder.arrived(slot, bytesRead);
+        const next = feeder.target(which);
+        pending = fh.read(next.buf, next.off, next.len, null);
         bytes += bytesRead;
-        feeder.push(current.subarray(0, bytesRead));
+        feeder.process(slot, bytesRead);
       }
     } finally {
       // never leave a read running on a handle about to close
@@ -230,9 +301,13 @@ export async function analyzeLogs(paths: readonly string[], opts: AnalyzeOptions
   aborted(opts.signal);
 
   const sources = await resolveSources(paths, { cwd: opts.cwd ?? process.cwd(), roots: opts.roots, maxFiles, signal: opts.signal });
-  const scanner = (opts.kernels ?? jsScanners).lineScanner(chunkBytes);
+  const factory = opts.kernels ?? jsScanners;
+  const scanner = factory.lineScanner(chunkBytes);
+  // level counting on WASM reads files into two scanners in turn (see LineFeeder)
+  const zeroCopy = mode === 'levels' && scanner.levels !== undefined && sources.some((s) => s.kind === 'file');
+  const scanners = zeroCopy ? [scanner, factory.lineScanner(chunkBytes)] : [scanner];
   const acc = new LogAccumulator({ mode, top, year, maxHours, maxErrorMinutes, hash: scanner.hash });
-  const feeder = new LineFeeder(scanner, acc, mode);
+  const feeder = new LineFeeder(scanners, acc, mode);
   const files: FileReport[] = [];
   let bytes = 0;
   for (const src of sources) {

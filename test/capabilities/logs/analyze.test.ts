@@ -258,6 +258,25 @@ describe('the WASM level pass agrees with the JS analyzer (fast-check)', () => {
       { numRuns: 500 },
     );
   });
+
+  test('level counting read from files (no copy, two scanners) equals the JS twin, long lines included', async () => {
+    // lines longer than the read reserve (chunkBytes / 4) and than chunkBytes take the spill and cut paths
+    const long = fc.tuple(line, fc.integer({ min: 500, max: 9000 })).map(([l, n]) => l + ' x'.repeat(n));
+    const any = fc.oneof({ weight: 5, arbitrary: crlf }, { weight: 1, arbitrary: long });
+    let k = 0;
+    await fc.assert(
+      fc.asyncProperty(fc.array(any, { maxLength: 80 }), fc.boolean(), async (lines, lastNewline) => {
+        const f = join(dir, `zc-${k++}.log`);
+        writeFileSync(f, lines.join('\n') + (lastNewline ? '\n' : ''));
+        const run = (kk: Kernels) => analyzeLogs([f, f], { mode: 'levels', kernels: kk, year: 2024, chunkBytes: 4096 });
+        const [w, j] = await Promise.all([run(wasm), run(js)]);
+        assert.equal(w.kernel, 'wasm');
+        assert.deepEqual(stable(w), stable(j));
+        rmSync(f);
+      }),
+      { numRuns: 150 },
+    );
+  });
 });
 
 describe('formats and odd lines', () => {

@@ -436,7 +436,7 @@ function tailIs(p: usize, s: i32, word: string, m: u32): bool {
 }
 
 /** 1..12 for a three-letter month abbreviation in any case, else 0. */
-function monthOf(a: u32, b: u32, c: u32): i32 {
+@inline function monthOf(a: u32, b: u32, c: u32): i32 {
   const w = ((a & 0xdf) << 16) | ((b & 0xdf) << 8) | (c & 0xdf);
   if (w == 0x4a414e) return 1;
   if (w == 0x464542) return 2;
@@ -464,27 +464,47 @@ function num(b: usize, p: i32, n: i32): i32 {
   return v;
 }
 
+// Upper and lower bounds of the two-digit fields of `YYYY-MM-DDTHH:MM` (lanes 5-6 month 01..12,
+// 8-9 day 01..31, 11-12 hour ..23, 14-15 minute ..59); 0xff / 0 where nothing is bounded. Once every
+// field is known to be digits, comparing the ASCII pairs is comparing the numbers.
+const ISO_MAX = v128(-1, -1, -1, -1, -1, 0x31, 0x32, -1, 0x33, 0x31, -1, 0x32, 0x33, -1, 0x35, 0x39);
+const ISO_MIN = v128(0, 0, 0, 0, 0, 0x30, 0x31, 0, 0x30, 0x31, 0, 0, 0, 0, 0, 0);
+// seconds ..60 at lanes 1-2 of the second 16 bytes
+const SEC_MAX = v128(-1, 0x36, 0x30, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1);
+
+/** Bit i set when the two-digit field at lanes i, i+1 is <= (max) or >= (min) the bound's pair. */
+@inline function pairLe(v: v128, bound: v128): i32 {
+  const le = i8x16.bitmask(i8x16.le_u(v, bound));
+  return i8x16.bitmask(i8x16.lt_u(v, bound)) | (le & (le >> 1));
+}
+@inline function pairGe(v: v128, bound: v128): i32 {
+  const ge = i8x16.bitmask(i8x16.ge_u(v, bound));
+  return i8x16.bitmask(i8x16.gt_u(v, bound)) | (ge & (ge >> 1));
+}
+
 /** End of the ISO timestamp at p (the caller checked the dashes), or -1 (the rules of isoTime). */
 @inline function isoEnd(b: usize, p: i32, e: i32): i32 {
   if (p + 19 > e) return -1;
-  // the 12 digits of YYYY-MM-DDTHH:MM checked at once: lanes 0-3 5-6 8-9 11-12 14-15 (mask 0xdb6f)
-  const dv = i8x16.sub(v128.load(b + <usize>p), i8x16.splat(48));
-  if ((i8x16.bitmask(i8x16.le_u(dv, i8x16.splat(9))) & 0xdb6f) != 0xdb6f) return -1;
-  const m0 = at(b, p + 5) - 48, m1 = at(b, p + 6) - 48, d0 = at(b, p + 8) - 48, d1 = at(b, p + 9) - 48;
-  const h0 = at(b, p + 11) - 48, h1 = at(b, p + 12) - 48, i0 = at(b, p + 14) - 48, i1 = at(b, p + 15) - 48;
-  const s0 = at(b, p + 17) - 48, s1 = at(b, p + 18) - 48;
-  if (s0 > 9 || s1 > 9) return -1;
+  // 32 bytes from p (the line may be shorter: only lanes before e decide anything below)
+  const v = v128.load(b + <usize>p);
+  const w = v128.load(b + <usize>p, 16);
+  const nine = i8x16.splat(9);
+  const zero = i8x16.splat(48);
+  const dv = i8x16.bitmask(i8x16.le_u(i8x16.sub(v, zero), nine));
+  const dw = i8x16.bitmask(i8x16.le_u(i8x16.sub(w, zero), nine));
   const t = at(b, p + 10) | 32;
-  if ((t != 116 && t != 32) || at(b, p + 13) != 58 || at(b, p + 16) != 58) return -1;
+  // digits at 0-3 5-6 8-9 11-12 14-15 17-18, ':' at 13 and 16, 'T' 't' or ' ' at 10, every field in range
+  const ok = (dv & 0xdb6f) == 0xdb6f && (dw & 6) == 6 && at(b, p + 13) == 58 && at(b, p + 16) == 58 && (t == 116 || t == 32) &&
+    (pairLe(v, ISO_MAX) & 0x4920) == 0x4920 && (pairGe(v, ISO_MIN) & 0x120) == 0x120 && (pairLe(w, SEC_MAX) & 2) == 2;
+  if (!ok) return -1;
   let q = p + 19;
   let c: u32 = q < e ? at(b, q) : 0;
   if (c == 46 || c == 44) {
-    q++;
-    // the run of fraction digits, 16 at a time
-    const nd = ~i8x16.bitmask(i8x16.le_u(i8x16.sub(v128.load(b + <usize>q), i8x16.splat(48)), i8x16.splat(9))) & 0xffff;
-    if (nd != 0) q = min(q + <i32>ctz(nd), e);
+    // the run of fraction digits: lanes 4.. of the second 16 bytes, then byte by byte
+    const nd = ~dw & 0xfff0;
+    if (nd != 0) q = min(p + 16 + <i32>ctz(nd), e);
     else {
-      q += 16;
+      q = p + 32;
       while (q < e && digit(at(b, q))) q++;
       if (q > e) q = e;
     }
@@ -497,8 +517,6 @@ function num(b: usize, p: i32, n: i32): i32 {
     if (r < e && at(b, r) == 58) r++;
     if (r + 2 <= e && digit(a0) && digit(a1) && digit(at(b, r)) && digit(at(b, r + 1))) q = r + 2;
   }
-  const mo = m0 * 10 + m1, d = d0 * 10 + d1;
-  if (mo < 1 || mo > 12 || d < 1 || d > 31 || h0 * 10 + h1 > 23 || i0 * 10 + i1 > 59 || s0 * 10 + s1 > 60) return -1;
   return q;
 }
 
@@ -590,32 +608,30 @@ function plain(b: usize, s: i32, e: i32): i32 {
   return levelScan(b, s, e, 3) ? F_PLAIN : F_NONE;
 }
 
-// ' INFO', ' WARN', ' ERROR', ' DEBUG', ' TRACE', ' FATAL' as little-endian integers
-const P_INFO: u64 = 0x20 | (<u64>0x49 << 8) | (<u64>0x4e << 16) | (<u64>0x46 << 24) | (<u64>0x4f << 32);
-const P_WARN: u64 = 0x20 | (<u64>0x57 << 8) | (<u64>0x41 << 16) | (<u64>0x52 << 24) | (<u64>0x4e << 32);
-const P_ERROR: u64 = 0x20 | (<u64>0x45 << 8) | (<u64>0x52 << 16) | (<u64>0x52 << 24) | (<u64>0x4f << 32) | (<u64>0x52 << 40);
-const P_DEBUG: u64 = 0x20 | (<u64>0x44 << 8) | (<u64>0x45 << 16) | (<u64>0x42 << 24) | (<u64>0x55 << 32) | (<u64>0x47 << 40);
-const P_TRACE: u64 = 0x20 | (<u64>0x54 << 8) | (<u64>0x52 << 16) | (<u64>0x41 << 24) | (<u64>0x43 << 32) | (<u64>0x45 << 40);
-const P_FATAL: u64 = 0x20 | (<u64>0x46 << 8) | (<u64>0x41 << 16) | (<u64>0x54 << 24) | (<u64>0x41 << 32) | (<u64>0x4c << 40);
+// quickLevel's table: the four letters after the space, hashed ((word * 0x43) >>> 29, a perfect hash
+// of INFO WARN ERRO DEBU TRAC FATA), pick one entry: the bytes to match (space and word, as a
+// little-endian integer), their mask, the shift of the separator that must follow, and the level.
+const QL_PAT: usize = memory.data<u64>([
+  0x4c4154414620, 0x100, 0x475542454420, 0x4e52415720, 0x454341525420, 0x4f464e4920, 0x524f52524520, 0x100,
+]);
+const QL_MASK: usize = memory.data<u64>([
+  0xffffffffffff, 0xff, 0xffffffffffff, 0xffffffffff, 0xffffffffffff, 0xffffffffff, 0xffffffffffff, 0xff,
+]);
+const QL_SHIFT: usize = memory.data<u64>([48, 0, 48, 40, 48, 40, 48, 0]);
+const QL_LEVEL: usize = memory.data<i32>([FATAL, -1, DEBUG, WARN, TRACE, INFO, ERROR, -1]);
 
 /**
- * The commonest shape after a timestamp, one space then an upper-case level word and a separator,
- * read as one 8-byte integer; -1 when the line has another shape (levelScan then decides). Agrees
- * with levelScan wherever it answers: that is the word levelScan would take first.
+ * The commonest shape after a timestamp, one space then an upper-case level word (INFO WARN ERROR
+ * DEBUG TRACE FATAL) and a separator, read as one 8-byte integer and matched through a table (no
+ * branch per word); -1 when the line has another shape (levelScan then decides). Agrees with
+ * levelScan wherever it answers: that is the word levelScan would take first.
  */
 @inline function quickLevel(b: usize, q: i32, e: i32): i32 {
   if (q + 6 >= e) return -1;
   const x = load<u64>(b + <usize>q);
-  const five = x & 0xffffffffff;
-  if (five == P_INFO) return sep(<u32>(x >> 40) & 0xff) ? INFO : -1;
-  if (five == P_WARN) return sep(<u32>(x >> 40) & 0xff) ? WARN : -1;
-  const six = x & 0xffffffffffff;
-  let lv = -1;
-  if (six == P_ERROR) lv = ERROR;
-  else if (six == P_DEBUG) lv = DEBUG;
-  else if (six == P_TRACE) lv = TRACE;
-  else if (six == P_FATAL) lv = FATAL;
-  return lv >= 0 && sep(<u32>(x >> 48) & 0xff) ? lv : -1;
+  const h = <usize>((<u32>(x >> 8) * 0x43) >> 29);
+  const ok = (x & load<u64>(QL_MASK + (h << 3))) == load<u64>(QL_PAT + (h << 3)) && sep(<u32>(x >> load<u64>(QL_SHIFT + (h << 3))) & 0xff);
+  return ok ? load<i32>(QL_LEVEL + (h << 2)) : -1;
 }
 
 @inline function iso(b: usize, p: i32, e: i32, bracket: bool): i32 {
@@ -707,15 +723,29 @@ const SYSLOG_LEVEL: usize = memory.data<u8>([0, 0, 0, 1, 2, 3, 3, 4]);
   const sec = num(b, p + 13, 2);
   if (!(d >= 1 && d <= 31) || h < 0 || mi < 0 || sec < 0 || at(b, p + 9) != 58 || at(b, p + 12) != 58 || at(b, p + 6) != 32) return plain(b, s, e);
   if (h > 23 || mi > 59 || sec > 60) return plain(b, s, e);
-  let q = p + 16;
-  while (q < e && at(b, q) != 32) q++;
+  let q = findByte(b, p + 16, e, 32);
   const limit = min(e, q + 96);
-  let r = q + 1;
-  while (r < limit && !(at(b, r) == 58 && (r + 1 == e || at(b, r + 1) == 32))) r++;
+  const r = colonSpace(b, q + 1, limit, e);
   q = r < limit ? r + 1 : q;
   while (q < e && at(b, q) == 32) q++;
-  levelScan(b, q, e, 1);
+  const quick = at(b, q - 1) == 32 ? quickLevel(b, q - 1, e) : -1;
+  if (quick >= 0) lvl = quick;
+  else levelScanV(b, q, e, 1);
   return F_SYSLOG;
+}
+
+/** The first r in [r, limit) with b[r] == ':' followed by a space or the line end e, else limit. */
+function colonSpace(b: usize, r: i32, limit: i32, e: i32): i32 {
+  const colon = i8x16.splat(58);
+  const space = i8x16.splat(32);
+  for (; r < limit; r += 16) {
+    let m = i8x16.bitmask(i8x16.eq(v128.load(b + <usize>r), colon)) & i8x16.bitmask(i8x16.eq(v128.load(b + <usize>r, 1), space));
+    const last = e - 1 - r; // the line's last byte: a colon there ends the tag too
+    if (last >= 0 && last < 16 && at(b, e - 1) == 58) m |= 1 << last;
+    if (limit - r < 16) m &= (1 << (limit - r)) - 1;
+    if (m != 0) return r + <i32>ctz(m);
+  }
+  return limit;
 }
 
 /**
@@ -723,7 +753,7 @@ const SYSLOG_LEVEL: usize = memory.data<u8>([0, 0, 0, 1, 2, 3, 3, 4]);
  * `while (p < e && b[p] != '"') p += b[p] == '\\' ? 2 : 1`, 16 bytes at a time (a backslash skips
  * the byte after it). Returns the same p: the closing quote, or >= e.
  */
-function stringEnd(b: usize, p: i32, e: i32): i32 {
+@inline function stringEnd(b: usize, p: i32, e: i32): i32 {
   const quote = i8x16.splat(34);
   const slash = i8x16.splat(92);
   while (p < e) {
@@ -749,7 +779,7 @@ function stringEnd(b: usize, p: i32, e: i32): i32 {
 }
 
 /** Is b[s, s+len) one of the level keys: lvl level severity loglevel log.level? */
-function levelKey(b: usize, s: i32, len: i32): bool {
+@inline function levelKey(b: usize, s: i32, len: i32): bool {
   if (len == 3) return at(b, s) == 108 && at(b, s + 1) == 118 && at(b, s + 2) == 108; // lvl
   if (len == 5) return tailIs(b, s, 'level', 0xff);
   if (len == 8) return tailIs(b, s, 'severity', 0xff) || tailIs(b, s, 'loglevel', 0xff);
@@ -855,75 +885,73 @@ function findByte(b: usize, p: i32, e: i32, byte: i32): i32 {
   return e;
 }
 
-/** Offset of the first '\n' in [s, n), or -1 (32 bytes per step). */
-function newline(b: usize, s: i32, n: i32): i32 {
-  const nl = i8x16.splat(10);
-  let i = s;
-  for (; i + 32 <= n; i += 32) {
-    const a = i8x16.eq(v128.load(b + <usize>i), nl);
-    const c = i8x16.eq(v128.load(b + <usize>i, 16), nl);
-    if (v128.any_true(v128.or(a, c))) {
-      const m = i8x16.bitmask(a) | (i8x16.bitmask(c) << 16);
-      return i + ctz(m);
-    }
-  }
-  for (; i + 16 <= n; i += 16) {
-    const m = i8x16.bitmask(i8x16.eq(v128.load(b + <usize>i), nl));
-    if (m != 0) return i + ctz(m);
-  }
-  for (; i < n; i++) if (at(b, i) == 10) return i;
-  return -1;
-}
-
-/** Bit i set when b[base + i] is '\n', for the 64 bytes from base (bytes at or after n excluded). */
-function newlines64(b: usize, base: i32, n: i32): u64 {
-  const nl = i8x16.splat(10);
-  let m: u64;
-  if (base + 64 <= n) {
-    const p = b + <usize>base;
-    m = <u64><u32>i8x16.bitmask(i8x16.eq(v128.load(p), nl)) |
-      (<u64><u32>i8x16.bitmask(i8x16.eq(v128.load(p, 16), nl)) << 16) |
-      (<u64><u32>i8x16.bitmask(i8x16.eq(v128.load(p, 32), nl)) << 32) |
-      (<u64><u32>i8x16.bitmask(i8x16.eq(v128.load(p, 48), nl)) << 48);
-  } else {
-    m = 0;
-    for (let i = base; i < n; i++) if (at(b, i) == 10) m |= <u64>1 << <u64>(i - base);
-  }
-  return m;
-}
+// Line ends are gathered first, a batch at a time, then the lines classified from that list: the
+// gathering has no data-dependent branch for the common case (at most four lines in 64 bytes), so the
+// only unpredictable branches left per line are the ones that tell formats and levels apart.
+const BATCH = 1024;
+/** Offsets of the batch's line ends; 64 spare entries for a block with more than four. */
+const ENDS: usize = memory.data(4 * (BATCH + 68), 16);
 
 export function logLevels(b: usize, s0: i32, n: i32, out: usize): void {
   memory.fill(out, 0, 72);
+  const nl = i8x16.splat(10);
   let s = s0;
   let lines = 0;
-  // newline positions come 64 at a time as a bit mask: a line end is a ctz, not a search
   let base = s0;
-  let mask = newlines64(b, base, n);
-  while (true) {
-    while (mask == 0) {
+  while (base < n) {
+    let k = 0;
+    while (k < BATCH && base + 64 <= n) {
+      const p = b + <usize>base;
+      let m = <u64><u32>i8x16.bitmask(i8x16.eq(v128.load(p), nl)) |
+        (<u64><u32>i8x16.bitmask(i8x16.eq(v128.load(p, 16), nl)) << 16) |
+        (<u64><u32>i8x16.bitmask(i8x16.eq(v128.load(p, 32), nl)) << 32) |
+        (<u64><u32>i8x16.bitmask(i8x16.eq(v128.load(p, 48), nl)) << 48);
+      const c = <i32>popcnt(m);
+      // four stores whatever the count (past the count they are overwritten by the next block)
+      const q = ENDS + (<usize>k << 2);
+      store<i32>(q, base + <i32>ctz(m));
+      m &= m - 1;
+      store<i32>(q, base + <i32>ctz(m), 4);
+      m &= m - 1;
+      store<i32>(q, base + <i32>ctz(m), 8);
+      m &= m - 1;
+      store<i32>(q, base + <i32>ctz(m), 12);
+      m &= m - 1;
+      for (let j = 4; m != 0; j++) {
+        store<i32>(q + (<usize>j << 2), base + <i32>ctz(m));
+        m &= m - 1;
+      }
+      k += c;
       base += 64;
-      if (base >= n) break;
-      mask = newlines64(b, base, n);
     }
-    if (mask == 0) break;
-    const end = base + <i32>ctz(mask);
-    mask &= mask - 1;
-    lines++;
-    let e = end;
-    if (e > s && at(b, e - 1) == 13) e--;
-    if (e <= s) {
-      store<i32>(out + 24, load<i32>(out + 24) + 1); // unknown
-      store<i32>(out + 56, load<i32>(out + 56) + 1); // blank
-    } else {
-      const f = classify(b, s, e);
-      const lo = out + (<usize>lvl << 2);
-      store<i32>(lo, load<i32>(lo) + 1);
-      const fo = out + 28 + (<usize>f << 2);
-      store<i32>(fo, load<i32>(fo) + 1);
-      if (f == F_NONE) store<i32>(out + 60, load<i32>(out + 60) + 1);
+    if (k < BATCH && base < n) {
+      // the last, partial block
+      for (; base < n; base++) {
+        if (at(b, base) == 10) {
+          store<i32>(ENDS + (<usize>k << 2), base);
+          k++;
+        }
+      }
     }
-    s = end + 1;
+    lines += k;
+    for (let j = 0; j < k; j++) {
+      const end = load<i32>(ENDS + (<usize>j << 2));
+      let e = end;
+      if (e > s && at(b, e - 1) == 13) e--;
+      if (e <= s) {
+        store<i32>(out + 24, load<i32>(out + 24) + 1); // unknown
+        store<i32>(out + 56, load<i32>(out + 56) + 1); // blank
+      } else {
+        const f = classify(b, s, e);
+        const lo = out + (<usize>lvl << 2);
+        store<i32>(lo, load<i32>(lo) + 1);
+        const fo = out + 28 + (<usize>f << 2);
+        store<i32>(fo, load<i32>(fo) + 1);
+      }
+      s = end + 1;
+    }
   }
+  store<i32>(out + 60, load<i32>(out + 52)); // malformed: the lines of format none
   store<i32>(out + 64, lines);
   store<i32>(out + 68, s);
 }
