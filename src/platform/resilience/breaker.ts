@@ -345,6 +345,9 @@ export class CircuitBreaker implements Policy {
   private closedSuccess(): void {
     this.successes++;
     this.consecutive = 0;
+    // The common case, a full window of successes: one more success changes no count, and where the
+    // ring's cursor stands does not matter while every slot holds 0.
+    if (this.ringFailures === 0 && this.ringCount === this.ring.length) return;
     this.push(0);
     // A success can only trip the breaker at the moment the window reaches its minimum volume.
     if (this.ringCount === this.minimumCalls && this.ringFailures >= this.errorRate * this.ringCount) this.toOpen('error-rate', this.now());
