@@ -3,7 +3,7 @@
 // against a bare fastify route, alternated in one run.
 import autocannon from 'autocannon';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { emit, median, npmStartCommand, round, rssMb, startChild, stopChild } from './_lib.js';
@@ -18,6 +18,15 @@ const rounds = opt('rounds', 5); // medians of 5 alternated pairs: the VM's host
 const root = new URL('../', import.meta.url).pathname;
 const IDLE_MS = 10_000;
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+interface Fig {
+  rps: number;
+  cpuUs: number;
+}
+/** User + system CPU seconds of a process so far (Linux /proc; clock ticks of 10 ms). */
+const cpuSeconds = (pid: number): number => {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+};
 
 if (!existsSync(join(root, 'dist/runtime/cli/main.js'))) execFileSync(process.execPath, ['scripts/build.mjs'], { cwd: root, stdio: 'inherit' });
 
@@ -45,26 +54,27 @@ try {
   await sleep(IDLE_MS - 2000);
   emit({ bench: 'server.idle_rss', rss_mb: round(rssMb(ours.child.pid!), 1), idle_s: IDLE_MS / 1000, rss_at_2s_mb: round(earlyRss, 1), peer: 'limit:bare-fastify', peer_rss_mb: round(rssMb(bare.child.pid!), 1), target_mb: 80 });
 
-  const run = async (url: string): Promise<number> => {
+  // One round: autocannon against one server; its req/s, and the server's CPU time (user + system,
+  // from /proc) per request, which the host's CPU steal and the client's own cost disturb less.
+  const run = async (url: string, pid: number): Promise<{ rps: number; cpuUs: number }> => {
+    const cpu0 = cpuSeconds(pid);
     const result = await autocannon({ url: `${url}/health`, connections: 100, duration: seconds, pipelining: 1 });
     if (result.non2xx > 0 || result.errors > 0) throw new Error(`${url}: ${result.non2xx} non-2xx, ${result.errors} errors`);
-    return result.requests.average;
+    return { rps: result.requests.average, cpuUs: ((cpuSeconds(pid) - cpu0) * 1e6) / result.requests.total };
   };
-  const unprimedUrl = unprimed.match[1]!;
-  for (const url of [bareUrl, oursUrl, unprimedUrl]) await run(url); // warm-up, not counted
-  const oursRps: number[] = [];
-  const bareRps: number[] = [];
-  const unprimedRps: number[] = [];
+  const contenders = [
+    { name: 'bare', url: bareUrl, pid: bare.child.pid!, rounds: [] as Array<{ rps: number; cpuUs: number }> },
+    { name: 'ours', url: oursUrl, pid: ours.child.pid!, rounds: [] as Array<{ rps: number; cpuUs: number }> },
+    { name: 'unprimed', url: unprimed.match[1]!, pid: unprimed.child.pid!, rounds: [] as Array<{ rps: number; cpuUs: number }> },
+  ];
+  for (const c of contenders) await run(c.url, c.pid); // warm-up, not counted
   for (let i = 0; i < rounds; i++) {
-    bareRps.push(await run(bareUrl));
-    oursRps.push(await run(oursUrl));
-    unprimedRps.push(await run(unprimedUrl));
+    // alternated order: whoever runs first or last in a round gets no steady advantage
+    for (const c of i % 2 === 0 ? contenders : [...contenders].reverse()) c.rounds.push(await run(c.url, c.pid));
   }
-  const o = median(oursRps);
-  const b = median(bareRps);
-  const u = median(unprimedRps);
-  emit({ bench: 'server.health', ours_ops: round(o), peer: 'limit:bare-fastify', peer_ops: round(b), ratio: round(o / b, 3), connections: 100, seconds, rounds });
-  emit({ bench: 'server.health.unprimed', ours_ops: round(u), peer: 'limit:bare-fastify', peer_ops: round(b), ratio: round(u / b, 3), primed_vs_unprimed: round(o / u, 3), note: 'CODE_PRIME_TICKS=0' });
+  const [b, o, u] = contenders.map((c) => ({ rps: median(c.rounds.map((r) => r.rps)), cpuUs: median(c.rounds.map((r) => r.cpuUs)) })) as [Fig, Fig, Fig];
+  emit({ bench: 'server.health', ours_ops: round(o.rps), peer: 'limit:bare-fastify', peer_ops: round(b.rps), ratio: round(o.rps / b.rps, 3), ours_cpu_us_per_req: round(o.cpuUs, 1), peer_cpu_us_per_req: round(b.cpuUs, 1), cpu_ratio: round(b.cpuUs / o.cpuUs, 3), connections: 100, seconds, rounds });
+  emit({ bench: 'server.health.unprimed', ours_ops: round(u.rps), peer: 'limit:bare-fastify', peer_ops: round(b.rps), ratio: round(u.rps / b.rps, 3), ours_cpu_us_per_req: round(u.cpuUs, 1), cpu_ratio: round(b.cpuUs / u.cpuUs, 3), primed_vs_unprimed: round(o.rps / u.rps, 3), note: 'CODE_PRIME_TICKS=0' });
   const loadedRss = rssMb(ours.child.pid!);
   await sleep(IDLE_MS);
   emit({ bench: 'server.idle_rss_after_load', rss_mb: round(rssMb(ours.child.pid!), 1), idle_s: IDLE_MS / 1000, rss_at_load_end_mb: round(loadedRss, 1), peer_rss_mb: round(rssMb(bare.child.pid!), 1) });
