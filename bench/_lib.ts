@@ -21,6 +21,12 @@ export function rssMb(pid: number): number {
   return kb / 1024;
 }
 
+/** User + system CPU seconds a process has used so far, from /proc (Linux; clock ticks of 10 ms). */
+export function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
 /** Starts a child and resolves with it once a line on stdout/stderr matches `ready`. */
 export function startChild(cmd: string, args: string[], ready: RegExp, opts: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<{ child: ChildProcess; match: RegExpExecArray }> {
   return new Promise((resolve, reject) => {

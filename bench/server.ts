@@ -3,10 +3,11 @@
 // against a bare fastify route, alternated in one run.
 import autocannon from 'autocannon';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { emit, median, npmStartCommand, round, rssMb, startChild, stopChild } from './_lib.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { cpuSeconds, emit, median, npmStartCommand, round, rssMb, startChild, stopChild } from './_lib.js';
 
 const args = process.argv.slice(2);
 const opt = (name: string, dflt: number): number => {
@@ -14,19 +15,13 @@ const opt = (name: string, dflt: number): number => {
   return i >= 0 ? Number(args[i + 1]) : dflt;
 };
 const seconds = opt('seconds', 10);
-const rounds = opt('rounds', 5); // medians of 5 alternated pairs: the VM's host steals CPU in bursts
+const rounds = opt('rounds', 5); // medians of 5 rounds, each server once per round: the VM's host steals CPU in bursts
 const root = new URL('../', import.meta.url).pathname;
 const IDLE_MS = 10_000;
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 interface Fig {
   rps: number;
   cpuUs: number;
 }
-/** User + system CPU seconds of a process so far (Linux /proc; clock ticks of 10 ms). */
-const cpuSeconds = (pid: number): number => {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100;
-};
 
 if (!existsSync(join(root, 'dist/runtime/cli/main.js'))) execFileSync(process.execPath, ['scripts/build.mjs'], { cwd: root, stdio: 'inherit' });
 

@@ -43,7 +43,7 @@ export interface MemoryMonitorOptions {
   sampler?: MemorySampler | SamplerOptions;
   /** Read the heap after each GC for leak detection (default true). */
   observeGc?: boolean;
-  /** Shown each sample: gives the young generation back once the process idles (none by default). */
+  /** Given each sample: gives the young generation back once the process idles (none by default). */
   idleTrim?: IdleTrimmer;
   /** Epoch-ms clock (tests drive it). */
   now?: () => number;
