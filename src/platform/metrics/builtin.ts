@@ -7,6 +7,7 @@
 import { monitorEventLoopDelay, performance, type EventLoopUtilization, type IntervalHistogram } from 'node:perf_hooks';
 import { HistogramWindow, quantileOverWindow, ratioOverWindow, rateOverWindow, type KpiRegistry } from './kpis.js';
 import type { CounterEx, GaugeEx, HdrHistogram, Registry } from './registry.js';
+import type { BoundCounter, BoundHistogram } from './types.js';
 
 /** KPI names the default alert rules and the dashboard know. */
 export const KPI_NAMES = {
@@ -51,6 +52,35 @@ export function httpInstruments(metrics: Registry): HttpInstruments {
     requests: metrics.counter({ name: HTTP_METRICS.requests, help: 'HTTP requests answered', labelNames: ['method', 'route', 'status'] }),
     errors: metrics.counter({ name: HTTP_METRICS.errors, help: 'HTTP responses with a 5xx status', labelNames: ['route'] }),
     inFlight: metrics.gauge({ name: HTTP_METRICS.inFlight, help: 'HTTP requests being handled' }),
+  };
+}
+
+/** Records one answered request of a route: method, status code, latency in ms. */
+export type ResponseMeter = (method: string, status: number, ms: number) => void;
+
+interface BoundResponseSeries {
+  duration: BoundHistogram;
+  requests: BoundCounter;
+  errors: BoundCounter | undefined;
+}
+
+/**
+ * The request instruments of one route pattern, their series looked up once per method and status
+ * code and kept: the request hook then neither builds a label object nor walks the label maps.
+ */
+export function responseMeter(http: HttpInstruments, route: string): ResponseMeter {
+  const byMethod = new Map<string, Array<BoundResponseSeries | undefined>>();
+  return (method, status, ms) => {
+    let byStatus = byMethod.get(method);
+    if (byStatus === undefined) byMethod.set(method, (byStatus = []));
+    let s = byStatus[status];
+    if (s === undefined) {
+      const labels = { method, route, status: String(status) };
+      s = byStatus[status] = { duration: http.duration.bind(labels), requests: http.requests.bind(labels), errors: status >= 500 ? http.errors.bind({ route }) : undefined };
+    }
+    s.duration.record(ms);
+    s.requests.inc();
+    s.errors?.inc();
   };
 }
 

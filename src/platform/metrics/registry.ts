@@ -18,6 +18,8 @@
 import { MetricsError } from './errors.js';
 import { LogLinearHistogram } from './loglinear.js';
 import type {
+  BoundCounter,
+  BoundHistogram,
   Counter,
   Gauge,
   GaugeCallbackOptions,
@@ -264,6 +266,16 @@ class CounterImpl implements CounterEx {
     if (!(by >= 0)) throw new MetricsError('METRICS_VALUE_INVALID', `counter ${this.name} cannot go down (inc by ${by})`, { metric: this.name, by });
     (this.only ?? this.fam.get(labels)).v += by;
   }
+  bind(labels?: Labels): BoundCounter {
+    const series = this.only ?? this.fam.get(labels);
+    const name = this.name;
+    return {
+      inc(by = 1) {
+        if (!(by >= 0)) throw new MetricsError('METRICS_VALUE_INVALID', `counter ${name} cannot go down (inc by ${by})`, { metric: name, by });
+        series.v += by;
+      },
+    };
+  }
   /** One label set's value; with `labels` omitted on a labelled counter, the sum over every series. */
   value(labels?: Labels): number {
     if (labels === undefined && this.fam.labelNames.length > 0) {
@@ -347,6 +359,11 @@ class HistogramImpl implements HdrHistogram {
 
   record(value: number, labels?: Labels): void {
     (this.only ?? this.fam.get(labels)).record(value);
+  }
+
+  bind(labels?: Labels): BoundHistogram {
+    const series = this.only ?? this.fam.get(labels);
+    return { record: (value) => series.record(value) };
   }
 
   histogram(labels?: Labels): LogLinearHistogram {

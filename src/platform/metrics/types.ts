@@ -20,6 +20,13 @@ export interface Counter {
   inc(labels?: Labels, by?: number): void;
   /** Current value for one label set (0 when never incremented). */
   value(labels?: Labels): number;
+  /** The series of one label set, looked up once: for a hot path that records into the same few label sets. */
+  bind(labels?: Labels): BoundCounter;
+}
+
+/** One series of a counter (see `Counter.bind`). */
+export interface BoundCounter {
+  inc(by?: number): void;
 }
 
 export interface Gauge {
@@ -45,6 +52,13 @@ export interface Histogram {
   /** Records one observation, in the histogram's unit (milliseconds for latencies). */
   record(value: number, labels?: Labels): void;
   snapshot(labels?: Labels): HistogramSnapshot;
+  /** The series of one label set, looked up once (see `Counter.bind`). */
+  bind(labels?: Labels): BoundHistogram;
+}
+
+/** One series of a histogram (see `Histogram.bind`). */
+export interface BoundHistogram {
+  record(value: number): void;
 }
 
 export interface GaugeCallbackOptions extends MetricOptions {

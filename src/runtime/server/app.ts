@@ -1,11 +1,14 @@
 import swagger from '@fastify/swagger';
 import { randomUUID } from 'node:crypto';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import { responseMeter } from '../../platform/metrics/builtin.js';
 import type { Engine } from '../engine.js';
 import { AuthError, isLoopback, makeTokenCheck, tokenActor } from './auth.js';
 import { problemFor, sendProblem, toProblem } from './problem.js';
 import { routes, type RoutePlugin } from './routes/index.js';
 import { lazyCompilers } from './schemas.js';
+import { engineSheddingGate } from './shedding.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -29,6 +32,20 @@ export interface AppOptions {
   eagerSchemas?: boolean;
 }
 
+/**
+ * fastify's logger: the engine's own, with a `child()` that returns itself. fastify otherwise builds a
+ * pino child per request (or, given a custom child factory, checks the logger's methods per request);
+ * error lines carry the request id explicitly instead. Derived, not copied: it follows the engine's
+ * level when the config changes it.
+ */
+function requestLogger(log: Logger): FastifyBaseLogger {
+  const logger = Object.create(log) as FastifyBaseLogger;
+  logger.child = function child(this: FastifyBaseLogger) {
+    return this;
+  };
+  return logger;
+}
+
 /** Routes that answer without a token: liveness must stay observable by anything on the box. */
 const PUBLIC_ROUTES = new Set(['/health']);
 
@@ -41,14 +58,15 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   }
   const cfg = engine.settings.server;
   const app: FastifyInstance = Fastify({
-    loggerInstance: engine.log as FastifyBaseLogger,
+    loggerInstance: requestLogger(engine.log),
     // Per-request info lines cost throughput; errors are logged by our error handler, latency is a metric.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: cfg.bodyLimit,
     requestTimeout: cfg.requestTimeoutMs,
     requestIdHeader: 'x-request-id',
-    // Unique per process start and cheap: a random prefix once, then a counter (randomUUID per request cost ~2%).
-    genReqId: ((prefix: string, seq = 0) => () => `${prefix}-${(++seq).toString(36)}`)(randomUUID().slice(0, 8)),
+    // Unique per process start and cheap: a random prefix once, then a decimal counter (randomUUID per
+    // request cost ~2%; a base-36 counter is a runtime call per request).
+    genReqId: ((prefix: string, seq = 0) => () => `${prefix}-${++seq}`)(randomUUID().slice(0, 8)),
     return503OnClosing: true,
     forceCloseConnections: 'idle',
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: true } },
@@ -58,7 +76,9 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   const actor = tokenActor(token);
   app.decorateRequest('actor', '');
   const check = token ? makeTokenCheck(token) : undefined;
-  // Callback-style hook: an async one costs a promise and a microtask per request on every route.
+  const shed = engineSheddingGate(engine);
+  // The one app-wide onRequest hook: request id, auth, then load shedding (src/runtime/server/shedding.ts).
+  // Callback style: an async hook costs a promise and a microtask per request on every route.
   app.addHook('onRequest', (req, reply, done) => {
     req.actor = actor;
     void reply.header('x-request-id', req.id);
@@ -70,10 +90,9 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
         return;
       }
     }
+    if (shed(req, reply)) return; // answered 503
     done();
   });
-  // No child logger per request (pino serialises bindings on every child): errors carry reqId explicitly.
-  app.setChildLoggerFactory((logger) => logger);
 
   app.setErrorHandler((err, req, reply) => {
     const problem = toProblem(err, req);
@@ -81,7 +100,12 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     else if (problem.status >= 500) req.log.warn({ code: problem.code, detail: problem.detail, reqId: req.id }, 'request failed');
     return sendProblem(reply, problem);
   });
-  app.setNotFoundHandler((req, reply) => sendProblem(reply, problemFor('NOT_FOUND', `no route ${req.method} ${req.url.split('?')[0]}`, req)));
+  // Matched routes are metered by their own onResponse hook (src/runtime/server/routes/metrics.ts).
+  const unmatched = responseMeter(engine.observability.http, '(unmatched)');
+  app.setNotFoundHandler((req, reply) => {
+    void sendProblem(reply, problemFor('NOT_FOUND', `no route ${req.method} ${req.url.split('?')[0]}`, req));
+    unmatched(req.method, reply.statusCode, reply.elapsedTime);
+  });
 
   await app.register(swagger, {
     openapi: {

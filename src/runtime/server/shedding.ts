@@ -1,16 +1,16 @@
 /**
- * Load shedding for the whole app: an onRequest hook that asks the memory monitor's LoadShedder
+ * Load shedding for the whole app: the app's onRequest hook asks the memory monitor's LoadShedder
  * whether this request may run, and answers 503 problem+json with Retry-After when it may not.
  * Low-priority routes go first (shed mode `low`), then everything but the exempt routes (`all`).
  *
  * A route picks its priority with `config: { shed: 'low' | 'normal' | 'exempt' }`; otherwise the
  * path lists decide (memory.exemptRoutes, memory.lowPriorityRoutes). When nothing is being shed the
- * hook costs one property read.
+ * gate costs one property read.
  */
-import type { FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Engine } from '../engine.js';
 import type { LoadShedder, RequestPriority } from '../../platform/memory/shedder.js';
 import { problemFor, sendProblem } from './problem.js';
-import type { RouteOptions } from './routes/index.js';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -44,8 +44,14 @@ export function priorityOf(req: FastifyRequest, exempt: readonly string[], lowPr
   return 'normal';
 }
 
-/** Adds the shedding hook to `app` and everything below it (registered with skip-override). */
-export async function sheddingPlugin(app: FastifyInstance, opts: SheddingOptions): Promise<void> {
+/** Answers a request with 503 when the shedder says so; true when it did (the caller stops there). */
+export type SheddingGate = (req: FastifyRequest, reply: FastifyReply) => boolean;
+
+/**
+ * The shedding decision for the app's onRequest hook (src/runtime/server/app.ts), which calls it
+ * after auth: one hook per request instead of two.
+ */
+export function sheddingGate(opts: SheddingOptions): SheddingGate {
   const { shedder } = opts;
   const list = (v: readonly string[] | (() => readonly string[]) | undefined, def: readonly string[]): (() => readonly string[]) => {
     if (typeof v === 'function') return v;
@@ -54,22 +60,21 @@ export async function sheddingPlugin(app: FastifyInstance, opts: SheddingOptions
   };
   const exempt = list(opts.exempt, DEFAULT_EXEMPT);
   const low = list(opts.lowPriority, []);
-  app.addHook('onRequest', (req: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction) => {
-    if (shedder.mode === 'off') return done();
+  return (req, reply) => {
+    if (shedder.mode === 'off') return false;
     const priority = priorityOf(req, exempt(), low());
-    if (shedder.admits(priority)) return done();
+    if (shedder.admits(priority)) return false;
     shedder.recordShed(priority === 'low' ? 'low' : 'normal');
     const detail =
       shedder.mode === 'all'
         ? `the server is under critical memory pressure and sheds all but health and metrics; retry after ${shedder.retryAfterSeconds} s`
         : `the server is under memory pressure and sheds low-priority routes; retry after ${shedder.retryAfterSeconds} s`;
     void sendProblem(reply.header('retry-after', String(shedder.retryAfterSeconds)), problemFor('SERVER_OVERLOADED', detail, req));
-  });
+    return true;
+  };
 }
-Object.assign(sheddingPlugin, { [Symbol.for('skip-override')]: true, [Symbol.for('fastify.display-name')]: 'code-shedding' });
 
-/** The engine's shedding, for the route list (src/runtime/server/routes/index.ts). */
-export default async function engineShedding(app: FastifyInstance, { engine }: RouteOptions): Promise<void> {
-  await sheddingPlugin(app, { shedder: engine.memory.shedder, exempt: () => engine.settings.memory.shed.exemptRoutes, lowPriority: () => engine.settings.memory.shed.lowPriorityRoutes });
+/** The engine's shedding: its shedder and the live route lists from `memory.shed`. */
+export function engineSheddingGate(engine: Engine): SheddingGate {
+  return sheddingGate({ shedder: engine.memory.shedder, exempt: () => engine.settings.memory.shed.exemptRoutes, lowPriority: () => engine.settings.memory.shed.lowPriorityRoutes });
 }
-Object.assign(engineShedding, { [Symbol.for('skip-override')]: true, [Symbol.for('fastify.display-name')]: 'code-engine-shedding' });

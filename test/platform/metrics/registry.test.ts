@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { createMetricsRegistry, exposedName, OVERFLOW_LABEL_VALUE, type MetricsWarning } from '../../../src/platform/metrics/registry.js';
 import { LogLinearHistogram } from '../../../src/platform/metrics/loglinear.js';
+import { httpInstruments, responseMeter } from '../../../src/platform/metrics/builtin.js';
 import { hasCode } from '../../../src/platform/errors.js';
 
 /** Deterministic PRNG (mulberry32) so a failure reproduces. */
@@ -116,6 +117,45 @@ test('counters, gauges and labels: per-series values and sums', () => {
   assert.equal(h.snapshot({ route: '/a' }).count, 1);
   assert.equal(h.snapshot().count, 2);
   assert.equal(h.snapshot().max, 20);
+});
+
+test('bound series record into the same series as labelled calls, and past the cap into the overflow', () => {
+  const reg = createMetricsRegistry({ maxSeriesPerMetric: 2 });
+  const c = reg.counter({ name: 'code_bound_total', help: 'b', labelNames: ['route'] });
+  const a = c.bind({ route: '/a' });
+  a.inc();
+  a.inc(2);
+  c.inc({ route: '/a' });
+  assert.equal(c.value({ route: '/a' }), 4, 'bound and labelled calls share the series');
+  assert.throws(() => a.inc(-1), (e) => hasCode(e, 'METRICS_VALUE_INVALID'));
+  c.bind({ route: '/b' }).inc();
+  c.bind({ route: '/c' }).inc(5); // third label set: over the cap of 2
+  assert.equal(c.value({ route: OVERFLOW_LABEL_VALUE }), 5);
+  assert.equal(c.value(), 10, 'nothing lost');
+
+  const h = reg.histogram({ name: 'code_bound_ms', help: 'b', labelNames: ['route'] });
+  const hb = h.bind({ route: '/a' });
+  hb.record(10);
+  h.record(30, { route: '/a' });
+  assert.equal(h.snapshot({ route: '/a' }).count, 2);
+  assert.equal(h.snapshot({ route: '/a' }).max, 30);
+  const only = reg.histogram({ name: 'code_bound_only_ms', help: 'b' }).bind();
+  only.record(1);
+  assert.match(reg.exposition(), /^code_bound_only_seconds_count 1$/m);
+});
+
+test('responseMeter: series per method and status, errors only for 5xx, in the same families as the labelled form', () => {
+  const reg = createMetricsRegistry();
+  const http = httpInstruments(reg);
+  const meter = responseMeter(http, '/v1/x');
+  meter('GET', 200, 3);
+  meter('GET', 200, 5);
+  meter('POST', 503, 7);
+  assert.equal(http.requests.value({ method: 'GET', route: '/v1/x', status: '200' }), 2);
+  assert.equal(http.requests.value({ method: 'POST', route: '/v1/x', status: '503' }), 1);
+  assert.equal(http.errors.value({ route: '/v1/x' }), 1);
+  assert.equal(http.duration.snapshot({ method: 'GET', route: '/v1/x', status: '200' }).count, 2);
+  assert.equal(http.duration.snapshot({ method: 'POST', route: '/v1/x', status: '503' }).max, 7);
 });
 
 test('declaring the same metric twice returns it; a conflicting declaration throws', () => {

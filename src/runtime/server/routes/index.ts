@@ -3,7 +3,6 @@ import type { Engine } from '../../engine.js';
 import configRoutes from './config.js';
 import flagRoutes from './flags.js';
 import healthRoutes, { readyReportSchema } from './health.js';
-import shedding from '../shedding.js';
 import metricsRoutes from './metrics.js';
 import kpiRoutes from './kpis.js';
 import alertRoutes from './alerts.js';
@@ -31,11 +30,10 @@ async function sharedSchemas(app: FastifyInstance): Promise<void> {
  */
 export const routes: RoutePlugin[] = [
   Object.assign(sharedSchemas, { [Symbol.for('skip-override')]: true }),
-  shedding, // app-wide onRequest hook: must come before the routes it sheds
+  metricsRoutes, // first: its onRoute hook meters every route declared after it (+ /metrics)
   healthRoutes,
   configRoutes,
   flagRoutes,
-  metricsRoutes, // app-wide onResponse hook (request latency, throughput, errors) + /metrics
   kpiRoutes,
   alertRoutes,
   dashboardRoutes,

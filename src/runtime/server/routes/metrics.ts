@@ -1,4 +1,5 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, onResponseHookHandler } from 'fastify';
+import { responseMeter } from '../../../platform/metrics/builtin.js';
 import type { RouteOptions } from './index.js';
 
 declare module 'fastify' {
@@ -9,26 +10,28 @@ declare module 'fastify' {
 }
 
 /**
- * App-wide request instrumentation (latency, throughput, errors by method, route pattern and
- * status) and the Prometheus endpoint. Registered with skip-override so its hook sees every route;
- * it also starts KPI sampling with the server and stops it when the server closes.
+ * Request instrumentation (latency, throughput, errors by method, route pattern and status) and the
+ * Prometheus endpoint. Registered with skip-override, ahead of every other route plugin: its onRoute
+ * hook gives each route declared after it an onResponse hook of its own, which knows the route
+ * pattern and keeps its series (fastify's `request.routeOptions` builds an object per read, and a
+ * label object per request costs as much again). Unmatched requests are metered by the not-found
+ * handler (src/runtime/server/app.ts). It also starts KPI sampling with the server and stops it
+ * when the server closes.
  */
 async function metricsRoutes(app: FastifyInstance, { engine }: RouteOptions): Promise<void> {
   const obs = engine.observability;
-  const { duration, requests, errors } = obs.http;
 
-  // Callback style: no promise per request.
-  app.addHook('onResponse', (req, reply, done) => {
-    const options = req.routeOptions;
-    if (options.config?.metrics === false) return done();
+  app.addHook('onRoute', (route) => {
+    if (route.config?.metrics === false) return;
     // The route pattern, never the raw URL: a label per distinct path would be unbounded.
-    const route = options.url ?? '(unmatched)';
-    const status = reply.statusCode;
-    const labels = { method: req.method, route, status: String(status) };
-    duration.record(reply.elapsedTime, labels);
-    requests.inc(labels);
-    if (status >= 500) errors.inc({ route });
-    done();
+    const meter = responseMeter(obs.http, route.url);
+    // Callback style: no promise per request.
+    const hook: onResponseHookHandler = (req, reply, done) => {
+      meter(req.method, reply.statusCode, reply.elapsedTime);
+      done();
+    };
+    const own = route.onResponse;
+    route.onResponse = own === undefined ? [hook] : [...(Array.isArray(own) ? own : [own]), hook];
   });
 
   app.addHook('onReady', async () => obs.start());
