@@ -20,6 +20,16 @@ test('health, ready, request ids, OpenAPI and problem+json errors', async (t) =>
   assert.equal(health.statusCode, 200);
   assert.equal(health.json().status, 'ok');
   assert.equal(health.headers['x-request-id'], 'req-42');
+  const generated = await app.inject({ url: '/health' });
+  assert.match(String(generated.headers['x-request-id']), /^[0-9a-f]{8}-\d+$/, 'a generated id: process prefix, decimal counter');
+  assert.notEqual(generated.headers['x-request-id'], (await app.inject({ url: '/health' })).headers['x-request-id']);
+
+  // fastify logs through the engine's logger: one logger (no child per request) that follows a level change
+  assert.equal(app.log.child({ reqId: 'x' }), app.log);
+  engine.log.level = 'debug';
+  assert.equal(app.log.level, 'debug');
+  engine.log.level = 'warn';
+  assert.equal(app.log.level, 'warn');
 
   const ready = await app.inject({ url: '/ready' });
   assert.equal(ready.statusCode, 200);
