@@ -12,6 +12,12 @@ export function median(values: number[]): number {
   return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
 }
 
+/** A numeric command-line option, `--rounds 9` → numberArg('--rounds', 21) = 9; the default when absent. */
+export function numberArg(name: string, dflt: number, args: readonly string[] = process.argv.slice(2)): number {
+  const i = args.indexOf(name);
+  return i >= 0 ? Number(args[i + 1]) : dflt;
+}
+
 export const round = (n: number, digits = 2): number => Math.round(n * 10 ** digits) / 10 ** digits;
 
 /** Resident set size of a process, from /proc (Linux). */

@@ -12,6 +12,7 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyServerOptio
 import { pino } from 'pino';
 import { httpInstruments, responseMeter } from '../src/platform/metrics/builtin.js';
 import { createMetricsRegistry } from '../src/platform/metrics/registry.js';
+import { requestLogger } from '../src/runtime/server/logger.js';
 
 const features = new Set((process.argv[2] ?? '').split(',').filter(Boolean));
 const has = (f: string): boolean => features.has(f);
@@ -21,13 +22,7 @@ if (has('logger-identity') || has('logger-self')) {
   delete opts.logger;
   opts.logController = new LogController({ disableRequestLogging: true });
   if (has('logger-identity')) opts.loggerInstance = base;
-  else {
-    const self = Object.create(base) as FastifyBaseLogger;
-    self.child = function child(this: FastifyBaseLogger) {
-      return this;
-    };
-    opts.loggerInstance = self;
-  }
+  else opts.loggerInstance = requestLogger(base); // what the server uses
 }
 if (has('reqid')) {
   let seq = 0;

@@ -19,15 +19,10 @@ import { undiciTransport } from '../test/helpers/undici-transport.js';
 import { seededRandom } from '../src/capabilities/experts/random.js';
 import type { AskContext, Expert, ExpertAnswer, ExpertOutcome, Question } from '../src/capabilities/experts/types.js';
 import { MockProviderServer, answerJson } from '../test/helpers/mock-providers.js';
-import { emit, median, round } from './_lib.js';
+import { emit, median, numberArg, round } from './_lib.js';
 
-const args = process.argv.slice(2);
-const argN = (name: string, dflt: number): number => {
-  const i = args.indexOf(name);
-  return i >= 0 ? Number(args[i + 1]) : dflt;
-};
-const ROUNDS = argN('--rounds', 7);
-const CONSULTATIONS = argN('--consultations', 600);
+const ROUNDS = numberArg('--rounds', 7);
+const CONSULTATIONS = numberArg('--consultations', 600);
 
 // --- realistic answers: 10 recommendations per expert, drawn from themes with varied wording
 const THEMES = [

@@ -6,16 +6,11 @@
 // Contenders alternate round by round; each round runs a contender for --ms; median of rounds.
 import { createKernels, createWasmKernels, jsKernels, loadKernelModule } from '../src/platform/kernels/index.js';
 import type { KernelFunctions, KernelName } from '../src/platform/kernels/index.js';
-import { emit, median, round } from './_lib.js';
+import { emit, median, numberArg, round } from './_lib.js';
 import { ensureKernelsBuilt } from '../test/platform/kernels/build.js';
 
-const args = process.argv.slice(2);
-const argN = (name: string, dflt: number): number => {
-  const i = args.indexOf(name);
-  return i >= 0 ? Number(args[i + 1]) : dflt;
-};
-const ROUNDS = argN('--rounds', 7);
-const MS = argN('--ms', 40);
+const ROUNDS = numberArg('--rounds', 7);
+const MS = numberArg('--ms', 40);
 const N = 1000;
 
 await ensureKernelsBuilt();

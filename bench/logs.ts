@@ -12,17 +12,12 @@ import { join } from 'node:path';
 import { analyzeLogs } from '../src/capabilities/logs/index.js';
 import type { LogReport } from '../src/capabilities/logs/index.js';
 import { createKernels } from '../src/platform/kernels/index.js';
-import { emit, median, round } from './_lib.js';
+import { emit, median, numberArg, round } from './_lib.js';
 import { ensureKernelsBuilt } from '../test/platform/kernels/build.js';
 import { writeSyntheticLog } from '../test/capabilities/logs/synthetic.js';
 
-const args = process.argv.slice(2);
-const argN = (name: string, dflt: number): number => {
-  const i = args.indexOf(name);
-  return i >= 0 ? Number(args[i + 1]) : dflt;
-};
-const MB = argN('--mb', 200);
-const ROUNDS = argN('--rounds', 7);
+const MB = numberArg('--mb', 200);
+const ROUNDS = numberArg('--rounds', 7);
 // A realistic mix: mostly application lines with ISO timestamps, some JSON, syslog and access lines.
 const MIX = { iso: 60, isoSpace: 10, json: 15, syslog: 5, access: 10 };
 const SEED = 2024;

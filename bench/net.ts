@@ -8,15 +8,11 @@ import { once } from 'node:events';
 import { Pool } from 'undici';
 import { createMetricsRegistry } from '../src/platform/metrics/registry.js';
 import { HttpClient, batchStream } from '../src/platform/net/index.js';
+import { numberArg } from './_lib.js';
 
-const args = process.argv.slice(2);
-const argN = (name: string, dflt: number): number => {
-  const i = args.indexOf(name);
-  return i >= 0 ? Number(args[i + 1]) : dflt;
-};
-const ROUNDS = argN('--rounds', 9);
-const REQUESTS = argN('--requests', 10_000);
-const CONCURRENCY = argN('--concurrency', 32);
+const ROUNDS = numberArg('--rounds', 9);
+const REQUESTS = numberArg('--requests', 10_000);
+const CONCURRENCY = numberArg('--concurrency', 32);
 const CONNECTIONS = 16;
 
 // The server answers every request with the same canned HTTP/1.1 keep-alive response, parsing only
@@ -134,7 +130,7 @@ agent.destroy();
 child.kill();
 
 // batchStream over 1,000,000 items from an async generator: heap stays flat.
-const ITEMS = argN('--items', 1_000_000);
+const ITEMS = numberArg('--items', 1_000_000);
 async function* source(n: number): AsyncGenerator<number> {
   for (let i = 0; i < n; i++) yield i;
 }

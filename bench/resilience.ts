@@ -6,14 +6,10 @@
 import { ConsecutiveBreaker, bulkhead as cBulkhead, circuitBreaker as cBreaker, handleAll, retry as cRetry, timeout as cTimeout, TimeoutStrategy, wrap as cWrap } from 'cockatiel';
 import Opossum from 'opossum';
 import { Bulkhead, CircuitBreaker, Retry, Timeout, wrap } from '../src/platform/resilience/index.js';
+import { numberArg } from './_lib.js';
 
-const args = process.argv.slice(2);
-const argN = (name: string, dflt: number): number => {
-  const i = args.indexOf(name);
-  return i >= 0 ? Number(args[i + 1]) : dflt;
-};
-const ROUNDS = argN('--rounds', 21);
-const CALLS = argN('--calls', 100_000);
+const ROUNDS = numberArg('--rounds', 21);
+const CALLS = numberArg('--calls', 100_000);
 
 // The operations every contender runs. `op` awaits once before it returns, like any async function
 // doing real work (this is the "direct awaited call" of the issue, ~110-170 ns here). `resolvedOp`

@@ -5,15 +5,10 @@
 // that of the server with it, median of the rounds (a copy of the same server reads ~0.98-1.0).
 import autocannon from 'autocannon';
 import { join } from 'node:path';
-import { cpuSeconds, emit, median, round, startChild, stopChild } from './_lib.js';
+import { cpuSeconds, emit, median, numberArg, round, startChild, stopChild } from './_lib.js';
 
-const args = process.argv.slice(2);
-const opt = (name: string, dflt: number): number => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? Number(args[i + 1]) : dflt;
-};
-const seconds = opt('seconds', 4);
-const rounds = opt('rounds', 5);
+const seconds = numberArg('--seconds', 4);
+const rounds = numberArg('--rounds', 5);
 const root = new URL('../', import.meta.url).pathname;
 
 // [what is measured, the server with it, the server without it]
@@ -31,12 +26,11 @@ const pairs: Array<[string, string, string]> = [
 
 const servers = new Map<string, { url: string; pid: number; stop: () => Promise<void> }>();
 const serverFor = async (features: string): Promise<{ url: string; pid: number }> => {
-  const key = features;
-  let s = servers.get(key);
+  let s = servers.get(features);
   if (s === undefined) {
     const { child, match } = await startChild(process.execPath, ['--import', 'tsx', join(root, 'bench/_server-variant.ts'), features], /VARIANT listening on (http:\/\/[\d.:]+)/, { cwd: root });
     s = { url: match[1]!, pid: child.pid!, stop: () => stopChild(child) };
-    servers.set(key, s);
+    servers.set(features, s);
   }
   return s;
 };

@@ -7,15 +7,10 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { cpuSeconds, emit, median, npmStartCommand, round, rssMb, startChild, stopChild } from './_lib.js';
+import { cpuSeconds, emit, median, npmStartCommand, numberArg, round, rssMb, startChild, stopChild } from './_lib.js';
 
-const args = process.argv.slice(2);
-const opt = (name: string, dflt: number): number => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? Number(args[i + 1]) : dflt;
-};
-const seconds = opt('seconds', 10);
-const rounds = opt('rounds', 5); // medians of 5 rounds, each server once per round: the VM's host steals CPU in bursts
+const seconds = numberArg('--seconds', 10);
+const rounds = numberArg('--rounds', 5); // medians of 5 rounds, each server once per round: the VM's host steals CPU in bursts
 const root = new URL('../', import.meta.url).pathname;
 const IDLE_MS = 10_000;
 interface Fig {

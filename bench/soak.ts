@@ -12,17 +12,13 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { WebSocket } from 'undici';
-import { emit, npmStartCommand, round, startChild, stopChild } from './_lib.js';
+import { emit, npmStartCommand, numberArg, round, startChild, stopChild } from './_lib.js';
 
 const args = process.argv.slice(2);
-const opt = (name: string, dflt: number): number => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? Number(args[i + 1]) : dflt;
-};
-const seconds = opt('seconds', 180);
-const connections = opt('connections', 16);
-const warmupS = opt('warmup', Math.min(60, Math.round(seconds / 3)));
-const quietS = opt('quiet', 15);
+const seconds = numberArg('--seconds', 180);
+const connections = numberArg('--connections', 16);
+const warmupS = numberArg('--warmup', Math.min(60, Math.round(seconds / 3)));
+const quietS = numberArg('--quiet', 15);
 const root = new URL('../', import.meta.url).pathname;
 const main = join(root, 'dist/runtime/cli/main.js');
 

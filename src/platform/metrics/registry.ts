@@ -248,6 +248,10 @@ interface NumSeries {
   v: number;
 }
 
+function checkIncrement(counter: string, by: number): void {
+  if (!(by >= 0)) throw new MetricsError('METRICS_VALUE_INVALID', `counter ${counter} cannot go down (inc by ${by})`, { metric: counter, by });
+}
+
 class CounterImpl implements CounterEx {
   readonly kind = 'counter' as const;
   readonly fam: Family<NumSeries>;
@@ -263,7 +267,7 @@ class CounterImpl implements CounterEx {
     this.only = labelNames.length === 0 ? this.fam.get(undefined) : undefined;
   }
   inc(labels?: Labels, by = 1): void {
-    if (!(by >= 0)) throw new MetricsError('METRICS_VALUE_INVALID', `counter ${this.name} cannot go down (inc by ${by})`, { metric: this.name, by });
+    checkIncrement(this.name, by);
     (this.only ?? this.fam.get(labels)).v += by;
   }
   bind(labels?: Labels): BoundCounter {
@@ -271,7 +275,7 @@ class CounterImpl implements CounterEx {
     const name = this.name;
     return {
       inc(by = 1) {
-        if (!(by >= 0)) throw new MetricsError('METRICS_VALUE_INVALID', `counter ${name} cannot go down (inc by ${by})`, { metric: name, by });
+        checkIncrement(name, by);
         series.v += by;
       },
     };

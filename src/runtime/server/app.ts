@@ -1,12 +1,12 @@
 import swagger from '@fastify/swagger';
 import { randomUUID } from 'node:crypto';
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
-import type { Logger } from 'pino';
+import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import { responseMeter } from '../../platform/metrics/builtin.js';
 import type { Engine } from '../engine.js';
 import { AuthError, isLoopback, makeTokenCheck, tokenActor } from './auth.js';
 import { problemFor, sendProblem, toProblem } from './problem.js';
 import { routes, type RoutePlugin } from './routes/index.js';
+import { requestLogger } from './logger.js';
 import { lazyCompilers } from './schemas.js';
 import { engineSheddingGate } from './shedding.js';
 
@@ -30,20 +30,6 @@ export interface AppOptions {
    * request. Tests use it to prove every schema compiles; the server compiles lazily.
    */
   eagerSchemas?: boolean;
-}
-
-/**
- * fastify's logger: the engine's own, with a `child()` that returns itself. fastify otherwise builds a
- * pino child per request (or, given a custom child factory, checks the logger's methods per request);
- * error lines carry the request id explicitly instead. Derived, not copied: it follows the engine's
- * level when the config changes it.
- */
-function requestLogger(log: Logger): FastifyBaseLogger {
-  const logger = Object.create(log) as FastifyBaseLogger;
-  logger.child = function child(this: FastifyBaseLogger) {
-    return this;
-  };
-  return logger;
 }
 
 /** Routes that answer without a token: liveness must stay observable by anything on the box. */
